@@ -1,0 +1,96 @@
+// Configuration files of the stack's components, rendered into the run's data directory.
+import type { Ports } from './layout.ts';
+
+export function registryConfig(opts: {
+  port: number;
+  debugPort?: number;
+  storage: string;
+  htpasswd?: string;
+  notify?: { url: string; token: string };
+}): string {
+  const lines = [
+    'version: 0.1',
+    'log: { level: info, accesslog: { disabled: true } }',
+    'storage:',
+    `  filesystem: { rootdirectory: ${JSON.stringify(opts.storage)} }`,
+    '  delete: { enabled: true }',
+    '  cache: { blobdescriptor: inmemory }',
+    'http:',
+    `  addr: 127.0.0.1:${opts.port}`,
+    '  secret: freshet-local-stack',
+    '  headers: { X-Content-Type-Options: [nosniff] }',
+  ];
+  if (opts.debugPort) {
+    lines.push(
+      '  debug:',
+      `    addr: 127.0.0.1:${opts.debugPort}`,
+      '    prometheus: { enabled: true, path: /metrics }',
+    );
+  }
+  if (opts.htpasswd) {
+    lines.push(
+      'auth:',
+      '  htpasswd:',
+      '    realm: freshet-local',
+      `    path: ${JSON.stringify(opts.htpasswd)}`,
+    );
+  }
+  if (opts.notify) {
+    lines.push(
+      'notifications:',
+      '  events: { includereferences: true }',
+      '  endpoints:',
+      '    - name: freshet',
+      `      url: ${JSON.stringify(opts.notify.url)}`,
+      `      headers: { Authorization: [${JSON.stringify(`Bearer ${opts.notify.token}`)}] }`,
+      '      timeout: 2s',
+      '      threshold: 3',
+      '      backoff: 2s',
+      '      ignoredmediatypes: [application/octet-stream]',
+      '      ignore: { mediatypes: [application/octet-stream], actions: [pull] }',
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Prometheus scrapes itself, Temporal and the registry; tests and the demo add targets by
+ * dropping file_sd JSON files into targetsDir and rule files into rulesDir (both re-read live).
+ */
+export function prometheusConfig(p: Ports, targetsDir: string, rulesDir: string): string {
+  return `global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - ${JSON.stringify(`${rulesDir}/*.yml`)}
+scrape_configs:
+  - job_name: prometheus
+    static_configs: [{ targets: ['127.0.0.1:${p.prometheus}'] }]
+  - job_name: temporal
+    static_configs: [{ targets: ['127.0.0.1:${p.temporalMetrics}'] }]
+  - job_name: registry
+    static_configs: [{ targets: ['127.0.0.1:${p.registryDebug}'] }]
+  - job_name: freshet
+    file_sd_configs:
+      - files: [${JSON.stringify(`${targetsDir}/*.json`)}]
+        refresh_interval: 1s
+`;
+}
+
+export function nodeManifest(name: string) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name,
+      labels: {
+        type: 'kwok',
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        'kubernetes.io/hostname': name,
+      },
+      annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+    },
+    spec: {},
+  };
+}

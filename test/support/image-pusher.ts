@@ -1,0 +1,168 @@
+// Pushes synthetic images to a registry over the Distribution API: a one-file layer, an OCI
+// config and an OCI manifest with build-time and base-image annotations. No Docker needed.
+import { createHash, randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+
+export const ociManifest = 'application/vnd.oci.image.manifest.v1+json';
+export const manifestAccept = [
+  'application/vnd.oci.image.index.v1+json',
+  ociManifest,
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
+
+/** Digest prefix that the stack's KWOK treats as a broken build (see stack/kwok/pod-stages.yaml). */
+export const brokenDigestPrefix = 'sha256:bad0';
+
+export interface PushImageOptions {
+  registryUrl: string;
+  repository: string;
+  tag: string;
+  /** Build time; goes into the config and the org.opencontainers.image.created annotation. */
+  created?: Date;
+  base?: { name: string; digest: string };
+  labels?: Record<string, string>;
+  /** Push a build whose digest follows the stack's broken-build convention. */
+  broken?: boolean;
+  auth?: { username: string; password: string };
+}
+
+export interface PushedImage {
+  repository: string;
+  tag: string;
+  digest: string;
+  configDigest: string;
+  created: string;
+  /** `host:port/repository:tag@digest`, the form Freshet deploys. */
+  reference: string;
+}
+
+const sha256 = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+
+function tarOneFile(name: string, content: Buffer): Buffer {
+  const header = Buffer.alloc(512);
+  const field = (text: string, offset: number, length: number) => header.write(text, offset, length, 'ascii');
+  field(name, 0, 100);
+  field('0000644\0', 100, 8);
+  field('0001750\0', 108, 8);
+  field('0001750\0', 116, 8);
+  field(`${content.length.toString(8).padStart(11, '0')}\0`, 124, 12);
+  field('00000000000\0', 136, 12);
+  field('        ', 148, 8);
+  field('0', 156, 1);
+  field('ustar\0', 257, 6);
+  field('00', 263, 2);
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  field(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8);
+  const padding = Buffer.alloc((512 - (content.length % 512)) % 512);
+  return Buffer.concat([header, content, padding, Buffer.alloc(1024)]);
+}
+
+export async function pushImage(opts: PushImageOptions): Promise<PushedImage> {
+  const created = (opts.created ?? new Date()).toISOString();
+  const headers: Record<string, string> = {};
+  if (opts.auth) {
+    headers.authorization = `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`;
+  }
+  const tar = tarOneFile('build.txt', Buffer.from(`${opts.repository}:${opts.tag} built ${created}\n`));
+  const layer = gzipSync(tar);
+  const config = Buffer.from(
+    JSON.stringify({
+      created,
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Labels: { 'org.opencontainers.image.created': created, ...opts.labels } },
+      rootfs: { type: 'layers', diff_ids: [sha256(tar)] },
+      history: [{ created, created_by: 'freshet test image pusher' }],
+    }),
+  );
+  await pushBlob(opts.registryUrl, opts.repository, layer, headers);
+  await pushBlob(opts.registryUrl, opts.repository, config, headers);
+
+  const annotations: Record<string, string> = { 'org.opencontainers.image.created': created };
+  if (opts.base) {
+    annotations['org.opencontainers.image.base.name'] = opts.base.name;
+    annotations['org.opencontainers.image.base.digest'] = opts.base.digest;
+  }
+  const manifest = mineManifest(
+    {
+      schemaVersion: 2,
+      mediaType: ociManifest,
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: sha256(config),
+        size: config.length,
+      },
+      layers: [
+        {
+          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+          digest: sha256(layer),
+          size: layer.length,
+        },
+      ],
+      annotations,
+    },
+    opts.broken ?? false,
+  );
+  const digest = sha256(manifest);
+  const url = `${opts.registryUrl}/v2/${opts.repository}/manifests/${opts.tag}`;
+  const res = await fetch(url, {
+    method: 'PUT',
+    headers: { ...headers, 'content-type': ociManifest },
+    body: manifest,
+  });
+  if (res.status !== 201) throw new Error(`PUT ${url}: HTTP ${res.status} ${await res.text()}`);
+  const echoed = res.headers.get('docker-content-digest');
+  if (echoed !== digest) throw new Error(`registry stored ${echoed}, expected ${digest}`);
+  const host = new URL(opts.registryUrl).host;
+  return {
+    repository: opts.repository,
+    tag: opts.tag,
+    digest,
+    configDigest: sha256(config),
+    created,
+    reference: `${host}/${opts.repository}:${opts.tag}@${digest}`,
+  };
+}
+
+/**
+ * Varies a nonce annotation until the digest matches the wish: broken builds get the
+ * `sha256:bad0` prefix, good builds are guaranteed not to (about 1 in 65,536 would by chance).
+ */
+function mineManifest<T extends { annotations: Record<string, string> }>(
+  manifest: T,
+  broken: boolean,
+): Buffer {
+  for (let i = 0; ; i++) {
+    if (i > 0 || broken)
+      manifest.annotations['dev.freshet.test.nonce'] = `${randomBytes(4).toString('hex')}${i}`;
+    const body = Buffer.from(JSON.stringify(manifest));
+    if (sha256(body).startsWith(brokenDigestPrefix) === broken) return body;
+  }
+}
+
+async function pushBlob(
+  registryUrl: string,
+  repository: string,
+  blob: Buffer,
+  headers: Record<string, string>,
+) {
+  const digest = sha256(blob);
+  const head = await fetch(`${registryUrl}/v2/${repository}/blobs/${digest}`, { method: 'HEAD', headers });
+  if (head.status === 200) return;
+  const start = await fetch(`${registryUrl}/v2/${repository}/blobs/uploads/`, { method: 'POST', headers });
+  await start.body?.cancel();
+  const location = start.headers.get('location');
+  if (start.status !== 202 || !location)
+    throw new Error(`starting upload to ${repository}: HTTP ${start.status}`);
+  const upload = new URL(location, registryUrl);
+  upload.searchParams.set('digest', digest);
+  const put = await fetch(upload, {
+    method: 'PUT',
+    headers: { ...headers, 'content-type': 'application/octet-stream' },
+    body: blob,
+  });
+  if (put.status !== 201)
+    throw new Error(`uploading ${digest} to ${repository}: HTTP ${put.status} ${await put.text()}`);
+}
