@@ -1,0 +1,353 @@
+// The whole configuration of Freshet. This schema is the single source of truth: the config
+// types are inferred from it, the JSON Schema for editors is generated from it, and its
+// messages are what a user sees when a config file is wrong.
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+
+const namePattern = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const name = (what: string) =>
+  z
+    .string()
+    .regex(
+      namePattern,
+      `${what} names use lowercase letters, digits and dashes (like "web-api"), at most 63`,
+    );
+
+/** A duration such as "30s", "5m", "24h" or "1h30m"; parsed to milliseconds. */
+export const duration = z
+  .string()
+  .regex(/^\s*(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+\s*$/, 'expected a duration such as 30s, 5m or 24h')
+  .transform((text) => parseDuration(text) ?? 0);
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, such as 0.0.0.0:9464');
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
+const filePath = z.string().min(1);
+
+/**
+ * A secret is never written into the config: it is named by an environment variable (`…Env`)
+ * or a file (`…File`) and resolved where it is used.
+ */
+function secretRef<K extends string>(key: K) {
+  return {
+    [`${key}Env`]: envName.optional(),
+    [`${key}File`]: filePath.optional(),
+  } as { [P in `${K}Env`]: z.ZodOptional<typeof envName> } & {
+    [P in `${K}File`]: z.ZodOptional<typeof filePath>;
+  };
+}
+
+function exactlyOneSecret(key: string) {
+  return (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    const set = [`${key}Env`, `${key}File`].filter((k) => value[k] !== undefined);
+    if (set.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [set.length === 0 ? `${key}Env` : `${key}File`],
+        message: `set exactly one of ${key}Env (an environment variable name) or ${key}File (a file path)`,
+      });
+    }
+  };
+}
+
+const registryAuth = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('anonymous') }),
+  z
+    .strictObject({
+      type: z.literal('basic'),
+      username: z.string().min(1).optional(),
+      ...secretRef('username'),
+      ...secretRef('password'),
+    })
+    .superRefine((v, ctx) => {
+      if ([v.username, v.usernameEnv, v.usernameFile].filter((x) => x !== undefined).length !== 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['username'],
+          message: 'set exactly one of username, usernameEnv or usernameFile',
+        });
+      }
+      exactlyOneSecret('password')(v, ctx);
+    }),
+  z.strictObject({ type: z.literal('token'), ...secretRef('token') }).superRefine(exactlyOneSecret('token')),
+]);
+
+export const webhookSources = ['distribution', 'dockerhub', 'harbor', 'quay', 'ghcr'] as const;
+
+const registry = z.strictObject({
+  name: name('registry'),
+  url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as https://ghcr.io' }),
+  auth: registryAuth.prefault({ type: 'anonymous' }),
+  maxConcurrency: z.int().min(1).max(64).default(4),
+  timeout: duration.default(10_000),
+  webhook: z
+    .strictObject({ source: z.enum(webhookSources), ...secretRef('token') })
+    .superRefine(exactlyOneSecret('token'))
+    .optional(),
+});
+
+const cluster = z
+  .strictObject({
+    kubeconfig: filePath.optional(),
+    context: z.string().min(1).optional(),
+    inCluster: z.boolean().default(false),
+  })
+  .superRefine((v, ctx) => {
+    if (v.inCluster && (v.kubeconfig || v.context)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inCluster'],
+        message: "inCluster uses the pod's service account; drop kubeconfig and context",
+      });
+    }
+  });
+
+const track = z
+  .strictObject({
+    tag: z
+      .string()
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, 'not a valid image tag')
+      .optional(),
+    semver: z.string().min(1).optional(),
+    includePrerelease: z.boolean().default(false),
+    pattern: z.string().min(1).optional(),
+    order: z.enum(['numerical', 'alphabetical']).default('numerical'),
+  })
+  .superRefine((v, ctx) => {
+    const set = (['tag', 'semver', 'pattern'] as const).filter((k) => v[k] !== undefined);
+    if (set.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'set exactly one of tag (follow one tag), semver (a version range) or pattern (a regex)',
+      });
+    }
+    if (v.pattern !== undefined) {
+      try {
+        const groups = new RegExp(`${v.pattern}|`).exec('')?.length ?? 1;
+        if (groups < 2)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['pattern'],
+            message: 'the pattern needs one capture group, whose value orders the tags',
+          });
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['pattern'],
+          message: `not a valid regular expression: ${(err as Error).message}`,
+        });
+      }
+    }
+  });
+
+const platform = z
+  .string()
+  .regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, 'expected os/architecture[/variant], such as linux/amd64')
+  .default('linux/amd64');
+
+const image = z.strictObject({
+  name: name('image'),
+  registry: name('registry'),
+  repository: z
+    .string()
+    .regex(
+      /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/,
+      'not a valid repository name (like acme/web)',
+    ),
+  track,
+  pipeline: name('pipeline').optional(),
+  interval: duration.default(60_000),
+  platform,
+  watchGroup: name('watch group').optional(),
+});
+
+const target = z
+  .strictObject({
+    namespace: z.string().min(1),
+    deployment: z.string().min(1).optional(),
+    selector: z.record(z.string(), z.string()).optional(),
+    container: z.string().min(1).optional(),
+  })
+  .superRefine((v, ctx) => {
+    if ((v.deployment === undefined) === (v.selector === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'set exactly one of deployment (a name) or selector (labels)',
+      });
+    }
+  });
+
+const wave = z
+  .strictObject({
+    count: z.int().min(1).optional(),
+    percent: z.number().gt(0).max(100).optional(),
+    maxParallel: z.int().min(1).optional(),
+  })
+  .superRefine((v, ctx) => {
+    if ((v.count === undefined) === (v.percent === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: "set exactly one of count (Deployments) or percent (of the stage's targets)",
+      });
+    }
+  });
+
+const httpCheck = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }),
+  expectStatus: z.int().min(100).max(599).default(200),
+  bodyMatch: z.string().optional(),
+  timeout: duration.default(5_000),
+});
+
+const prometheusCheck = z
+  .strictObject({
+    url: z.url({ protocol: /^https?$/ }),
+    query: z.string().min(1),
+    max: z.number().optional(),
+    min: z.number().optional(),
+    interval: duration.default(15_000),
+  })
+  .superRefine((v, ctx) => {
+    if (v.max === undefined && v.min === undefined)
+      ctx.addIssue({ code: 'custom', message: 'set max, min or both' });
+  });
+
+const check = z
+  .strictObject({
+    name: z.string().min(1).optional(),
+    http: httpCheck.optional(),
+    prometheus: prometheusCheck.optional(),
+  })
+  .superRefine((v, ctx) => {
+    if ((v.http === undefined) === (v.prometheus === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'a check is either http or prometheus' });
+    }
+  });
+
+const stage = z.strictObject({
+  name: name('stage'),
+  cluster: z.string().min(1),
+  targets: z.array(target).min(1, 'a stage needs at least one target'),
+  waves: z
+    .array(wave)
+    .min(1)
+    .default([{ percent: 100 }]),
+  health: z
+    .strictObject({
+      rolloutTimeout: duration.default(300_000),
+      soak: duration.default(0),
+      checks: z.array(check).default([]),
+    })
+    .prefault({}),
+  approval: z
+    .strictObject({
+      required: z.boolean().default(true),
+      timeout: duration.default(86_400_000),
+      approvers: z.array(z.string().min(1)).optional(),
+    })
+    .optional(),
+});
+
+const pipeline = z.strictObject({
+  stages: z.array(stage).min(1, 'a pipeline needs at least one stage'),
+  onNewerDigest: z.enum(['supersede', 'queue']).default('supersede'),
+});
+
+export const configSchema = z
+  .strictObject({
+    temporal: z
+      .strictObject({
+        address: hostPort.default('localhost:7233'),
+        namespace: z.string().min(1).default('default'),
+        taskQueue: z.string().min(1).default('freshet'),
+        tls: z
+          .strictObject({
+            serverName: z.string().optional(),
+            caFile: filePath.optional(),
+            certFile: filePath.optional(),
+            keyFile: filePath.optional(),
+          })
+          .optional(),
+        ...secretRef('apiKey'),
+      })
+      .prefault({}),
+    registries: z.array(registry).default([]),
+    clusters: z.record(name('cluster'), cluster).default({}),
+    images: z.array(image).default([]),
+    pipelines: z.record(name('pipeline'), pipeline).default({}),
+    metrics: z.strictObject({ listen: hostPort.default('0.0.0.0:9464') }).prefault({}),
+    log: z
+      .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') })
+      .prefault({}),
+  })
+  .superRefine(checkReferences);
+
+type Raw = z.output<typeof configSchema>;
+
+/** Names must be unique, and every reference must point at something defined. */
+function checkReferences(c: Raw, ctx: z.RefinementCtx): void {
+  const known = (names: Iterable<string>) => [...names].join(', ') || 'none defined';
+  const unique = (items: { name: string }[], path: string) => {
+    const seen = new Set<string>();
+    items.forEach((item, i) => {
+      if (seen.has(item.name))
+        ctx.addIssue({ code: 'custom', path: [path, i, 'name'], message: `"${item.name}" is defined twice` });
+      seen.add(item.name);
+    });
+  };
+  unique(c.registries, 'registries');
+  unique(c.images, 'images');
+  const registries = new Set(c.registries.map((r) => r.name));
+  const pipelines = new Set(Object.keys(c.pipelines));
+  const clusters = new Set(Object.keys(c.clusters));
+  c.images.forEach((img, i) => {
+    if (!registries.has(img.registry)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['images', i, 'registry'],
+        message: `no registry named "${img.registry}" (registries: ${known(registries)})`,
+      });
+    }
+    if (img.pipeline !== undefined && !pipelines.has(img.pipeline)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['images', i, 'pipeline'],
+        message: `no pipeline named "${img.pipeline}" (pipelines: ${known(pipelines)})`,
+      });
+    }
+  });
+  for (const [pipelineName, p] of Object.entries(c.pipelines)) {
+    const seen = new Set<string>();
+    p.stages.forEach((s, i) => {
+      const at = ['pipelines', pipelineName, 'stages', i];
+      if (seen.has(s.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: [...at, 'name'],
+          message: `stage "${s.name}" is defined twice in this pipeline`,
+        });
+      seen.add(s.name);
+      if (!clusters.has(s.cluster)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [...at, 'cluster'],
+          message: `no cluster named "${s.cluster}" (clusters: ${known(clusters)})`,
+        });
+      }
+    });
+  }
+}
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type RegistryConfig = Config['registries'][number];
+export type ImageConfig = Config['images'][number];
+export type PipelineConfig = Config['pipelines'][string];
+export type StageConfig = PipelineConfig['stages'][number];
+export type TargetConfig = StageConfig['targets'][number];
+export type WaveConfig = StageConfig['waves'][number];
+export type CheckConfig = StageConfig['health']['checks'][number];
+export type ClusterConfig = Config['clusters'][string];
+export type TrackConfig = ImageConfig['track'];
