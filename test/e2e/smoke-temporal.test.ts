@@ -1,9 +1,10 @@
 // The stack's Temporal dev server is real: a worker polls it and completes a workflow.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { connectTemporal } from '../support/temporal.ts';
 import type { SmokeActivities } from '../support/workflows/smoke.ts';
 
 const stack = inject('stack');
@@ -11,10 +12,7 @@ let env: TestWorkflowEnvironment;
 
 describe('temporal stack', () => {
   beforeAll(async () => {
-    env = await TestWorkflowEnvironment.createFromExistingServer({
-      address: stack.temporal.address,
-      namespace: stack.temporal.namespace,
-    });
+    env = await connectTemporal(stack);
   });
   afterAll(() => env?.teardown());
 
