@@ -100,7 +100,7 @@ export async function assertPortFree(port: number, owner: string): Promise<void>
       reject(
         new StackError(
           `port ${port} for ${owner} ${why} on 127.0.0.1. Stop whatever listens there ` +
-            `(ss -ltnp 'sport = :${port}'), or shift every stack port with FRESHET_STACK_PORT_OFFSET=1000.`,
+            `(ss -ltnp 'sport = :${port}'), or shift every stack port with FRESHET_STACK_PORT_OFFSET=10000.`,
         ),
       );
     });
