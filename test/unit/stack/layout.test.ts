@@ -1,9 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ports, readVersions } from '../../../stack/layout.ts';
 
 describe('stack layout', () => {
-  afterEach(() => {
+  const outer = process.env.FRESHET_STACK_PORT_OFFSET;
+  beforeEach(() => {
     delete process.env.FRESHET_STACK_PORT_OFFSET;
+  });
+  afterEach(() => {
+    if (outer === undefined) delete process.env.FRESHET_STACK_PORT_OFFSET;
+    else process.env.FRESHET_STACK_PORT_OFFSET = outer;
   });
 
   it('shifts every port by FRESHET_STACK_PORT_OFFSET', () => {
