@@ -19,13 +19,17 @@ const benchmarks: Record<string, Benchmark> = {};
 
 async function main(args: string[]): Promise<number> {
   if (args.includes('--help')) {
-    console.log(`Usage: npm run bench [-- NAME...]\nBenchmarks: ${Object.keys(benchmarks).join(', ') || '(none yet)'}`);
+    console.log(
+      `Usage: npm run bench [-- NAME...]\nBenchmarks: ${Object.keys(benchmarks).join(', ') || '(none yet)'}`,
+    );
     return 0;
   }
   const names = args.length > 0 ? args : Object.keys(benchmarks);
   const unknown = names.filter((n) => !(n in benchmarks));
   if (unknown.length > 0) {
-    console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(benchmarks).join(', ') || 'none yet'}`);
+    console.error(
+      `unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(benchmarks).join(', ') || 'none yet'}`,
+    );
     return 2;
   }
   if (names.length === 0) console.log('no benchmarks are defined yet');

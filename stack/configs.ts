@@ -7,10 +7,12 @@ export function registryConfig(opts: {
   storage: string;
   htpasswd?: string;
   notify?: { url: string; token: string };
+  /** Log every request (tests count them); off for the stack's own registries. */
+  accessLog?: boolean;
 }): string {
   const lines = [
     'version: 0.1',
-    'log: { level: info, accesslog: { disabled: true } }',
+    `log: { level: info, accesslog: { disabled: ${!opts.accessLog} } }`,
     'storage:',
     `  filesystem: { rootdirectory: ${JSON.stringify(opts.storage)} }`,
     '  delete: { enabled: true }',

@@ -1,0 +1,302 @@
+// How Freshet talks HTTP to one registry: credentials and the Bearer token exchange, a
+// concurrency limit, a timeout on every request, retries that honour Retry-After, a metrics
+// hook, and errors a person can act on (invariants 7 and 10).
+import {
+  type BearerChallenge,
+  basicAuthorization,
+  bearerChallenge,
+  type RegistryAuth,
+  secretsOf,
+  TokenCache,
+  tokenUrl,
+} from './auth.ts';
+import { describeStatus, isRetryableStatus, RegistryError, redact } from './errors.ts';
+import { decodeJson, registryErrorDetail, tokenResponseSchema } from './manifest-schemas.ts';
+import { backoffDelay, parseRetryAfter, sleep } from './retry.ts';
+import { Semaphore } from './semaphore.ts';
+
+export type RegistryEndpoint = 'manifest' | 'tags' | 'blob' | 'token';
+
+/** One HTTP exchange, reported once per attempt; `code` is the status, `network` or `timeout`. */
+export interface RegistryRequestEvent {
+  registry: string;
+  method: string;
+  code: string;
+  durationSeconds: number;
+  endpoint: RegistryEndpoint;
+}
+
+export interface TransportOptions {
+  name: string;
+  url: URL;
+  auth: RegistryAuth;
+  maxConcurrency: number;
+  timeoutMs: number;
+  maxRetries: number;
+  retryBaseDelayMs: number;
+  /** A Retry-After longer than this is not slept through: the error carries it to the caller. */
+  maxRetryAfterMs: number;
+  onRequest?: (event: RegistryRequestEvent) => void;
+  /** Where the credentials come from (`REG_USER/REG_PASS`), named in 401 errors; never the values. */
+  credentialsHint?: string;
+}
+
+export interface RegistryRequest {
+  method: 'GET' | 'HEAD';
+  url: URL;
+  endpoint: RegistryEndpoint;
+  /** How a person names what was asked for: `acme/web:1.4`. */
+  target: string;
+  /** The repository the request is about: Bearer scopes are per repository. */
+  repository?: string;
+  headers?: Record<string, string>;
+  /** Statuses handed back instead of thrown (2xx always are), e.g. 304 for If-None-Match. */
+  acceptStatus?: readonly number[];
+}
+
+export interface RegistryResponse {
+  status: number;
+  headers: Headers;
+  /** Empty for HEAD. */
+  body: Uint8Array;
+}
+
+type ErrorExtras = { status?: number; retryable?: boolean; retryAfterMs?: number | undefined };
+
+export class RegistryTransport {
+  readonly #opts: TransportOptions;
+  readonly #semaphore: Semaphore;
+  readonly #secrets: string[];
+  readonly #tokens = new TokenCache();
+  readonly #pendingTokens = new Map<string, Promise<string>>();
+  /** The last Bearer challenge per repository, so an expired token is renewed before, not after, a 401. */
+  readonly #challenges = new Map<string, BearerChallenge>();
+  #usesBearer = false;
+  /** After a 429 no request to this registry is sent before this time (epoch ms). */
+  #notBefore = 0;
+
+  constructor(opts: TransportOptions) {
+    this.#opts = opts;
+    this.#semaphore = new Semaphore(opts.maxConcurrency);
+    this.#secrets = secretsOf(opts.auth);
+  }
+
+  /** The same error shape for problems the client finds in an answer (bad JSON, digest mismatch). */
+  error(req: Pick<RegistryRequest, 'method' | 'target'>, problem: string, extra: ErrorExtras = {}) {
+    return new RegistryError({
+      registry: this.#opts.name,
+      method: req.method,
+      target: req.target,
+      status: extra.status,
+      retryable: extra.retryable ?? false,
+      problem: redact(problem, this.#secrets),
+      retryAfterMs: extra.retryAfterMs,
+    });
+  }
+
+  async request(req: RegistryRequest): Promise<RegistryResponse> {
+    let retries = 0;
+    let renewedToken = false;
+    for (;;) {
+      const authorization = await this.#authorizationFor(req);
+      let res: RegistryResponse;
+      try {
+        res = await this.#exchange(req, authorization, retries);
+      } catch (err) {
+        if (err instanceof RegistryError) throw err;
+        if (retries < this.#opts.maxRetries) {
+          await sleep(this.#backoff(retries++));
+          continue;
+        }
+        throw this.error(req, `${this.#describeFailure(err)}${this.#gaveUp(retries)}`, { retryable: true });
+      }
+
+      if (
+        res.status === 401 &&
+        !renewedToken &&
+        req.endpoint !== 'token' &&
+        this.#opts.auth.type !== 'token'
+      ) {
+        const challenge = bearerChallenge(res.headers.get('www-authenticate'));
+        if (challenge) {
+          // Retry once with a fresh token; a second 401 means the credentials lack access.
+          renewedToken = true;
+          this.#usesBearer = true;
+          this.#challenges.set(req.repository ?? '', challenge);
+          // Only the token this request carried is known bad; a 401 to a request sent before the
+          // challenge was known must not throw away the token a concurrent request just fetched.
+          if (authorization?.startsWith('Bearer ')) this.#tokens.discard(challenge, authorization.slice(7));
+          continue;
+        }
+      }
+      if ((res.status >= 200 && res.status < 300) || req.acceptStatus?.includes(res.status)) return res;
+
+      const detail = registryErrorDetail(res.body);
+      const problem = describeStatus(res.status, {
+        credentials: this.#opts.auth.type !== 'anonymous',
+        credentialsHint: this.#opts.credentialsHint,
+        detail,
+        notFound: notFoundText[req.endpoint],
+      });
+      if (!isRetryableStatus(res.status)) throw this.error(req, problem, { status: res.status });
+      const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+      if (retryAfterMs !== undefined && retryAfterMs > this.#opts.maxRetryAfterMs) {
+        const seconds = Math.ceil(retryAfterMs / 1000);
+        throw this.error(req, `${problem} (asked to retry after ${seconds} s)`, {
+          status: res.status,
+          retryable: true,
+          retryAfterMs,
+        });
+      }
+      if (retries >= this.#opts.maxRetries) {
+        throw this.error(req, `${problem}${this.#gaveUp(retries)}`, {
+          status: res.status,
+          retryable: true,
+          retryAfterMs,
+        });
+      }
+      const delay = retryAfterMs ?? this.#backoff(retries);
+      retries++;
+      // A 429 has already paused the whole registry (see #exchange); other failures wait alone.
+      if (res.status !== 429) await sleep(delay);
+    }
+  }
+
+  /** One attempt under the concurrency limit, the rate-limit pause and the timeout, body included. */
+  async #exchange(req: RegistryRequest, authorization: string | undefined, retries: number) {
+    return this.#semaphore.run(async (): Promise<RegistryResponse> => {
+      await this.#awaitRateLimit(req);
+      const started = performance.now();
+      let code = 'network';
+      try {
+        // fetch drops Authorization when a redirect leaves the origin (blob storage), as the spec asks.
+        const res = await fetch(req.url, {
+          method: req.method,
+          headers: { ...req.headers, ...(authorization ? { authorization } : {}) },
+          signal: AbortSignal.timeout(this.#opts.timeoutMs),
+        });
+        let body = new Uint8Array();
+        if (req.method === 'HEAD') await res.body?.cancel();
+        else body = new Uint8Array(await res.arrayBuffer());
+        code = String(res.status);
+        if (res.status === 429) this.#pauseAfterRateLimit(res.headers, retries);
+        return { status: res.status, headers: res.headers, body };
+      } catch (err) {
+        if (isTimeout(err)) code = 'timeout';
+        throw err;
+      } finally {
+        this.#opts.onRequest?.({
+          registry: this.#opts.name,
+          method: req.method,
+          code,
+          durationSeconds: (performance.now() - started) / 1000,
+          endpoint: req.endpoint,
+        });
+      }
+    });
+  }
+
+  /**
+   * A 429 is about the whole registry: every request waits, including ones already queued for
+   * a slot. The pause is set before the slot is released, so none slips through.
+   */
+  #pauseAfterRateLimit(headers: Headers, retries: number) {
+    const delay = parseRetryAfter(headers.get('retry-after')) ?? this.#backoff(retries);
+    this.#notBefore = Math.max(this.#notBefore, Date.now() + delay);
+  }
+
+  /** Sleeps through a short pause; a long one fails at once, without sending anything. */
+  async #awaitRateLimit(req: RegistryRequest) {
+    for (let wait = this.#notBefore - Date.now(); wait > 0; wait = this.#notBefore - Date.now()) {
+      if (wait > this.#opts.maxRetryAfterMs) {
+        throw this.error(req, `rate limited by the registry, paused for ${Math.ceil(wait / 1000)} s more`, {
+          retryable: true,
+          retryAfterMs: wait,
+        });
+      }
+      await sleep(wait);
+    }
+  }
+
+  async #authorizationFor(req: RegistryRequest): Promise<string | undefined> {
+    const auth = this.#opts.auth;
+    if (req.endpoint === 'token') {
+      return auth.type === 'basic' ? basicAuthorization(auth.username, auth.password) : undefined;
+    }
+    if (auth.type === 'token') return `Bearer ${auth.token}`;
+    const challenge = this.#challenges.get(req.repository ?? '');
+    if (challenge) return `Bearer ${await this.#token(challenge)}`;
+    // Once the registry asked for Bearer, the password goes only to its token endpoint.
+    if (auth.type === 'basic' && !this.#usesBearer) return basicAuthorization(auth.username, auth.password);
+    return undefined;
+  }
+
+  /** A cached token, or one fetched from the realm; concurrent callers share one fetch. */
+  async #token(challenge: BearerChallenge): Promise<string> {
+    const cached = this.#tokens.get(challenge);
+    if (cached) return cached;
+    const key = TokenCache.key(challenge);
+    let pending = this.#pendingTokens.get(key);
+    if (!pending) {
+      pending = this.#fetchToken(challenge).finally(() => this.#pendingTokens.delete(key));
+      this.#pendingTokens.set(key, pending);
+    }
+    return pending;
+  }
+
+  async #fetchToken(challenge: BearerChallenge): Promise<string> {
+    const target = `token for ${challenge.scope || 'registry'}`;
+    let url: URL;
+    try {
+      url = tokenUrl(challenge);
+    } catch {
+      throw this.error({ method: 'GET', target }, `the challenge's realm is not a URL`);
+    }
+    const realmProblem = this.#realmProblem(url);
+    if (realmProblem) throw this.error({ method: 'GET', target }, realmProblem);
+    const res = await this.request({ method: 'GET', url, endpoint: 'token', target });
+    const decoded = decodeJson(tokenResponseSchema, res.body);
+    if (!decoded.ok) throw this.error({ method: 'GET', target }, decoded.problem, { status: res.status });
+    const token = decoded.value.token || decoded.value.access_token;
+    if (!token) throw this.error({ method: 'GET', target }, 'malformed answer: no token in it');
+    this.#tokens.set(challenge, token, decoded.value.expires_in);
+    return token;
+  }
+
+  /** Refuses realms that would carry the password somewhere it should not go. */
+  #realmProblem(realm: URL): string | undefined {
+    if (realm.protocol !== 'https:' && realm.protocol !== 'http:')
+      return `token realm uses ${realm.protocol}`;
+    const downgrade = realm.protocol === 'http:' && this.#opts.url.protocol === 'https:';
+    if (downgrade && this.#opts.auth.type === 'basic') {
+      return `refusing to send credentials to a plain-http token realm (${realm.origin})`;
+    }
+    return undefined;
+  }
+
+  #backoff(retry: number): number {
+    return backoffDelay(retry, { baseMs: this.#opts.retryBaseDelayMs, maxMs: 10_000 });
+  }
+
+  #gaveUp(retries: number): string {
+    return retries > 0 ? ` (gave up after ${retries + 1} attempts)` : '';
+  }
+
+  #describeFailure(err: unknown): string {
+    if (isTimeout(err)) return `timed out after ${this.#opts.timeoutMs} ms`;
+    // undici reports `fetch failed` and puts the useful part (`connect ECONNREFUSED …`) in the cause.
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+    return `network error: ${cause instanceof Error ? cause.message : String(cause)}`;
+  }
+}
+
+const notFoundText: Record<RegistryEndpoint, string> = {
+  manifest: 'tag or repository not found',
+  tags: 'tag or repository not found',
+  blob: 'blob not found (the manifest refers to content the registry lacks)',
+  token: "token endpoint not found (check the challenge's realm)",
+};
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof DOMException && (err.name === 'TimeoutError' || err.name === 'AbortError');
+}

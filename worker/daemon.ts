@@ -1,0 +1,177 @@
+// The Freshet daemon: a Temporal worker running the watch and rollout workflows, the HTTP
+// server (/metrics, /healthz, /readyz, /webhooks/<source>), the freshness collector, and the
+// reconciliation of watch workflows with the config.
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createWatchActivities } from '../activities/watch/check-images.ts';
+import type { Config } from '../config/schema.ts';
+import { resolveSecret } from '../config/secrets.ts';
+import { buildClusterClients } from './clusters.ts';
+import { collectTargets, publishFreshness } from './freshness.ts';
+import { type HttpServer, startHttpServer } from './http.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { buildRegistryClients, registryHostIndex } from './registries.ts';
+import { dispatchHints, reconcileWatches, watchStatuses } from './watches.ts';
+import { type LogSink, silentLogSink } from './webhooks/types.ts';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface DaemonOptions {
+  config: Config;
+  logger?: LogSink;
+  /** Override config.metrics.listen (tests use 127.0.0.1:0). */
+  listen?: string;
+  /** How often the freshness gauges are recomputed; default 15 s. */
+  freshnessIntervalMs?: number;
+  /** Pre-bundled workflow code, to skip bundling on start. */
+  workflowBundlePath?: string;
+  batchWindowMs?: number;
+}
+
+export interface Daemon {
+  url: string;
+  client: Client;
+  metrics: Metrics;
+  refreshFreshness(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const { config } = options;
+  const log = options.logger ?? silentLogSink;
+  const metrics = createMetrics();
+  const registries = buildRegistryClients(config, metrics);
+  const clusters = buildClusterClients(config);
+  const temporal = config.temporal;
+  const apiKey =
+    temporal.apiKeyEnv || temporal.apiKeyFile
+      ? resolveSecret({ env: temporal.apiKeyEnv, file: temporal.apiKeyFile }, 'temporal.apiKey')
+      : undefined;
+  const connectionOptions = { address: temporal.address, ...(apiKey ? { apiKey, tls: true } : {}) };
+  const nativeConnection = await NativeConnection.connect(connectionOptions);
+  const connection = await Connection.connect(connectionOptions);
+  const client = new Client({ connection, namespace: temporal.namespace });
+
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    namespace: temporal.namespace,
+    taskQueue: temporal.taskQueue,
+    ...(options.workflowBundlePath
+      ? { workflowBundle: { codePath: options.workflowBundlePath } }
+      : { workflowsPath }),
+    activities: createWatchActivities({
+      registries,
+      registryForHost: registryHostIndex(config),
+      onCheckFailure: (registry, image, error) => {
+        metrics.watchErrors.inc({ registry });
+        log.warn({ registry, image, error }, 'image check failed');
+      },
+    }),
+    shutdownGraceTime: '10 seconds',
+  });
+  const running = worker.run();
+
+  const refreshFreshness = async () => {
+    const statuses = await watchStatuses(client, config);
+    const targets = await collectTargets(config, clusters, statuses);
+    publishFreshness(metrics, config, targets, statuses);
+  };
+  let freshnessTimer: NodeJS.Timeout | undefined;
+  const scheduleFreshness = () => {
+    freshnessTimer = setTimeout(async () => {
+      await refreshFreshness().catch((err: unknown) =>
+        log.warn({ error: String(err) }, 'freshness collection failed'),
+      );
+      scheduleFreshness();
+    }, options.freshnessIntervalMs ?? 15_000);
+  };
+
+  const webhookSecrets = new Map<string, string>();
+  for (const r of config.registries) {
+    if (!r.webhook) continue;
+    webhookSecrets.set(
+      r.webhook.source,
+      resolveSecret(
+        { env: r.webhook.tokenEnv, file: r.webhook.tokenFile },
+        `registries (${r.name}).webhook.token`,
+      ),
+    );
+  }
+
+  const [host = '0.0.0.0', port = '9464'] = splitHostPort(options.listen ?? config.metrics.listen);
+  let http: HttpServer | undefined;
+  try {
+    await reconcileWatches(
+      client,
+      config,
+      options.batchWindowMs ? { batchWindowMs: options.batchWindowMs } : {},
+    );
+    http = await startHttpServer({
+      host,
+      port: Number(port),
+      logger: log,
+      routes: {
+        metrics: async () => ({
+          contentType: metrics.registry.contentType,
+          body: await metrics.registry.metrics(),
+        }),
+        healthz: async () => true,
+        readyz: async () => {
+          const checks: Record<string, string> = {};
+          await client.workflowService
+            .getSystemInfo({})
+            .then(() => {
+              checks.temporal = 'ok';
+            })
+            .catch((err: unknown) => {
+              checks.temporal = `unreachable: ${err instanceof Error ? err.message : String(err)}`;
+            });
+          for (const [name, c] of clusters) {
+            await c.core
+              .listNamespace({ limit: 1 })
+              .then(() => {
+                checks[`cluster ${name}`] = 'ok';
+              })
+              .catch((err: unknown) => {
+                checks[`cluster ${name}`] =
+                  `unreachable: ${err instanceof Error ? err.message : String(err)}`;
+              });
+          }
+          return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
+        },
+        webhooks: {
+          secretFor: (source) => webhookSecrets.get(source),
+          onHints: (hints) => dispatchHints(client, config, hints),
+          logger: log,
+        },
+      },
+    });
+  } catch (err) {
+    worker.shutdown();
+    await running.catch(() => undefined);
+    throw err;
+  }
+  scheduleFreshness();
+  log.info({ url: http.url, taskQueue: temporal.taskQueue }, 'freshet daemon started');
+
+  return {
+    url: http.url,
+    client,
+    metrics,
+    refreshFreshness,
+    async close() {
+      clearTimeout(freshnessTimer);
+      await http?.close();
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await nativeConnection.close();
+    },
+  };
+}
+
+function splitHostPort(listen: string): [string, string] {
+  const at = listen.lastIndexOf(':');
+  return [listen.slice(0, at).replace(/^\[|\]$/g, ''), listen.slice(at + 1)];
+}

@@ -1,0 +1,184 @@
+// Joins what each target runs (from Kubernetes) with what the watches know (from Temporal) into
+// the freshness metrics. Runs on a timer so a scrape only reads finished gauges.
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import { parseImageReference, pinnedDigest } from '../activities/watch/image-reference.ts';
+import type { Config } from '../config/schema.ts';
+import type { DigestRecord, ImageState, WatchStatus } from '../workflows/watch-messages.ts';
+import type { ClusterClients } from './clusters.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface TargetFreshness {
+  pipeline: string;
+  stage: string;
+  namespace: string;
+  deployment: string;
+  container: string;
+  image: string;
+  runningDigest?: string;
+  upToDate: boolean;
+  /** Unix seconds when the first build this target missed was seen. */
+  behindSince?: number;
+  runningCreated?: number;
+  latestDigest?: string;
+}
+
+const seconds = (iso: string | undefined) => (iso ? Date.parse(iso) / 1000 : undefined);
+
+/**
+ * Staleness starts with the first build the target missed: the record just newer than the one
+ * it runs. A digest older than the kept history dates from the oldest record known.
+ */
+export function behindSince(state: ImageState, running: string | undefined): number | undefined {
+  const latest = state.latest;
+  if (!latest || running === latest.digest) return undefined;
+  const history: DigestRecord[] = [latest, ...state.previous];
+  const at = history.findIndex((r) => r.digest === running);
+  const missed = at > 0 ? history[at - 1] : history[history.length - 1];
+  return seconds(missed?.firstSeenAt);
+}
+
+export function labelsMatch(
+  labels: Record<string, string> | undefined,
+  selector: Record<string, string>,
+): boolean {
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
+function podDigest(pods: V1Pod[], d: V1Deployment, container: string): string | undefined {
+  const selector = d.spec?.selector?.matchLabels ?? {};
+  for (const pod of pods) {
+    if (!labelsMatch(pod.metadata?.labels, selector)) continue;
+    const status = pod.status?.containerStatuses?.find((c) => c.name === container);
+    const digest = status?.imageID ? /(sha256:[a-f0-9]{64})/.exec(status.imageID)?.[1] : undefined;
+    if (digest) return digest;
+  }
+  return undefined;
+}
+
+/** One LIST of Deployments and one of Pods per cluster and namespace per collection. */
+export async function collectTargets(
+  config: Config,
+  clusters: ReadonlyMap<string, ClusterClients>,
+  statuses: readonly WatchStatus[],
+): Promise<TargetFreshness[]> {
+  const states = new Map<string, ImageState>();
+  for (const s of statuses) for (const { image, state } of s.images) states.set(image.name, state);
+  const lists = new Map<string, Promise<{ deployments: V1Deployment[]; pods: V1Pod[] }>>();
+  const listNamespace = (cluster: ClusterClients, namespace: string) => {
+    const key = `${cluster.name}/${namespace}`;
+    let p = lists.get(key);
+    if (!p) {
+      p = Promise.all([
+        cluster.apps.listNamespacedDeployment({ namespace }),
+        cluster.core.listNamespacedPod({ namespace }),
+      ]).then(([d, pods]) => ({ deployments: d.items, pods: pods.items }));
+      lists.set(key, p);
+    }
+    return p;
+  };
+  const out: TargetFreshness[] = [];
+  for (const image of config.images) {
+    if (!image.pipeline) continue;
+    const pipeline = config.pipelines[image.pipeline];
+    const state = states.get(image.name);
+    for (const stage of pipeline?.stages ?? []) {
+      const cluster = clusters.get(stage.cluster);
+      if (!cluster) continue;
+      for (const target of stage.targets) {
+        const { deployments, pods } = await listNamespace(cluster, target.namespace);
+        const chosen = deployments.filter((d) =>
+          target.deployment
+            ? d.metadata?.name === target.deployment
+            : labelsMatch(d.metadata?.labels, target.selector ?? {}),
+        );
+        for (const d of chosen) {
+          for (const c of d.spec?.template.spec?.containers ?? []) {
+            if (
+              target.container
+                ? c.name !== target.container
+                : parseImageReference(c.image ?? '')?.repository !== image.repository
+            ) {
+              continue;
+            }
+            const running = pinnedDigest(c.image ?? '') ?? podDigest(pods, d, c.name);
+            const history = state ? [state.latest, ...state.previous] : [];
+            const record = history.find((r) => r?.digest === running);
+            const since = state ? behindSince(state, running) : undefined;
+            const created = seconds(record?.created);
+            out.push({
+              pipeline: image.pipeline,
+              stage: stage.name,
+              namespace: target.namespace,
+              deployment: d.metadata?.name ?? '',
+              container: c.name,
+              image: image.name,
+              upToDate: running !== undefined && running === state?.latest?.digest,
+              ...(running ? { runningDigest: running } : {}),
+              ...(since !== undefined ? { behindSince: since } : {}),
+              ...(created !== undefined ? { runningCreated: created } : {}),
+              ...(state?.latest ? { latestDigest: state.latest.digest } : {}),
+            });
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Replaces every freshness gauge at once (no await in between), so a scrape never sees half. */
+export function publishFreshness(
+  metrics: Metrics,
+  config: Config,
+  targets: readonly TargetFreshness[],
+  statuses: readonly WatchStatus[],
+): void {
+  metrics.imageUpToDate.reset();
+  metrics.imageBehindSince.reset();
+  metrics.runningCreated.reset();
+  metrics.baseBehind.reset();
+  metrics.baseBehindSince.reset();
+  metrics.imageInfo.reset();
+  metrics.watchLastSuccess.reset();
+  for (const t of targets) {
+    const labels = {
+      pipeline: t.pipeline,
+      stage: t.stage,
+      namespace: t.namespace,
+      deployment: t.deployment,
+      container: t.container,
+      image: t.image,
+    };
+    metrics.imageUpToDate.set(labels, t.upToDate ? 1 : 0);
+    if (t.behindSince !== undefined) metrics.imageBehindSince.set(labels, t.behindSince);
+    if (t.runningCreated !== undefined) metrics.runningCreated.set(labels, t.runningCreated);
+  }
+  const lastSuccess = new Map<string, number>();
+  for (const status of statuses) {
+    for (const { image, state } of status.images) {
+      if (state.latest) {
+        metrics.imageInfo.set(
+          {
+            image: image.name,
+            tag: state.latest.tag,
+            digest: state.latest.digest,
+            base_name: state.baseName ?? '',
+          },
+          1,
+        );
+      }
+      if (state.baseName && state.baseLatestDigest) {
+        metrics.baseBehind.set({ image: image.name }, state.baseBehindSince ? 1 : 0);
+        const since = seconds(state.baseBehindSince);
+        if (since !== undefined) metrics.baseBehindSince.set({ image: image.name }, since);
+      }
+      const ok = seconds(state.lastSuccessAt);
+      if (ok !== undefined)
+        lastSuccess.set(image.registry, Math.max(lastSuccess.get(image.registry) ?? 0, ok));
+    }
+  }
+  for (const r of config.registries) {
+    const ok = lastSuccess.get(r.name);
+    if (ok !== undefined) metrics.watchLastSuccess.set({ registry: r.name }, ok);
+  }
+}

@@ -1,0 +1,73 @@
+// Freshet's Prometheus metrics. Names are part of the interface (DESIGN.md); labels stay
+// bounded: config names, namespaces and Deployment names, never digests except on *_info.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export function createMetrics(registry = new Registry()) {
+  const targetLabels = ['pipeline', 'stage', 'namespace', 'deployment', 'container', 'image'] as const;
+  return {
+    registry,
+    imageUpToDate: new Gauge({
+      name: 'freshet_image_up_to_date',
+      help: '1 when the target runs the newest digest of its image, else 0',
+      labelNames: targetLabels,
+      registers: [registry],
+    }),
+    imageBehindSince: new Gauge({
+      name: 'freshet_image_behind_since_timestamp_seconds',
+      help: 'When the newest digest this target does not run was first seen (staleness = time() - value)',
+      labelNames: targetLabels,
+      registers: [registry],
+    }),
+    runningCreated: new Gauge({
+      name: 'freshet_image_running_created_timestamp_seconds',
+      help: 'Build time of the image the target runs, when known',
+      labelNames: targetLabels,
+      registers: [registry],
+    }),
+    baseBehind: new Gauge({
+      name: 'freshet_base_image_behind',
+      help: "1 when the image's base tag now resolves to a newer digest than the one it was built on",
+      labelNames: ['image'],
+      registers: [registry],
+    }),
+    baseBehindSince: new Gauge({
+      name: 'freshet_base_image_behind_since_timestamp_seconds',
+      help: 'When the base image was first seen to have moved on',
+      labelNames: ['image'],
+      registers: [registry],
+    }),
+    imageInfo: new Gauge({
+      name: 'freshet_image_info',
+      help: 'The newest digest of each watched image (always 1)',
+      labelNames: ['image', 'tag', 'digest', 'base_name'],
+      registers: [registry],
+    }),
+    registryRequests: new Counter({
+      name: 'freshet_registry_requests_total',
+      help: 'Registry HTTP requests by registry, method and status code (or network/timeout)',
+      labelNames: ['registry', 'method', 'code'],
+      registers: [registry],
+    }),
+    registryDuration: new Histogram({
+      name: 'freshet_registry_request_duration_seconds',
+      help: 'Registry HTTP request latency',
+      labelNames: ['registry', 'method'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    watchErrors: new Counter({
+      name: 'freshet_watch_errors_total',
+      help: 'Image checks that failed, by registry',
+      labelNames: ['registry'],
+      registers: [registry],
+    }),
+    watchLastSuccess: new Gauge({
+      name: 'freshet_watch_last_success_timestamp_seconds',
+      help: 'Last time every due image of the registry was checked without error',
+      labelNames: ['registry'],
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,141 @@
+// Keeps the running watch workflows in line with the config (one per registry or watch group)
+// and turns webhook hints into checkNow signals (invariant 6: the watch re-resolves the tag).
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import type { Config } from '../config/schema.ts';
+import {
+  type CheckNowHint,
+  checkNowSignal,
+  configureSignal,
+  stopSignal,
+  type WatchedImage,
+  type WatchInput,
+  type WatchStatus,
+  watchStatusQuery,
+  watchWorkflowId,
+} from '../workflows/watch-messages.ts';
+import type { WebhookHint } from './webhooks/types.ts';
+
+export function watchGroups(config: Config): Map<string, WatchedImage[]> {
+  const groups = new Map<string, WatchedImage[]>();
+  for (const img of config.images) {
+    const group = img.watchGroup ?? img.registry;
+    const track = img.track.tag
+      ? { tag: img.track.tag }
+      : img.track.semver
+        ? { semver: img.track.semver, includePrerelease: img.track.includePrerelease }
+        : { pattern: img.track.pattern ?? '', order: img.track.order };
+    const watched: WatchedImage = {
+      name: img.name,
+      registry: img.registry,
+      repository: img.repository,
+      track,
+      intervalMs: img.interval,
+      platform: img.platform,
+      ...(img.pipeline ? { pipeline: img.pipeline } : {}),
+    };
+    groups.set(group, [...(groups.get(group) ?? []), watched]);
+  }
+  return groups;
+}
+
+export interface ReconcileResult {
+  started: string[];
+  configured: string[];
+  stopped: string[];
+}
+
+/** Starts missing watches, sends the current images to every watch, stops watches no longer configured. */
+export async function reconcileWatches(
+  client: Client,
+  config: Config,
+  options: { batchWindowMs?: number } = {},
+): Promise<ReconcileResult> {
+  const groups = watchGroups(config);
+  const result: ReconcileResult = { started: [], configured: [], stopped: [] };
+  for (const [group, images] of groups) {
+    const workflowId = watchWorkflowId(group);
+    const input: WatchInput = {
+      group,
+      images,
+      ...(options.batchWindowMs ? { batchWindowMs: options.batchWindowMs } : {}),
+    };
+    const handle = await client.workflow.signalWithStart('watchWorkflow', {
+      workflowId,
+      taskQueue: config.temporal.taskQueue,
+      args: [input],
+      signal: configureSignal,
+      signalArgs: [images],
+      staticSummary: `watch ${group}: ${images.length} image${images.length === 1 ? '' : 's'}`,
+    });
+    (handle.signaledRunId ? result.configured : result.started).push(group);
+  }
+  const query = `WorkflowType = 'watchWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${config.temporal.taskQueue}'`;
+  for await (const wf of client.workflow.list({ query })) {
+    const group = wf.workflowId.replace(/^freshet-watch-/, '');
+    if (groups.has(group)) continue;
+    await client.workflow.getHandle(wf.workflowId).signal(stopSignal);
+    result.stopped.push(group);
+  }
+  return result;
+}
+
+/**
+ * Sends checkNow to every watch that follows the hinted repository. Returns 'ignored' when no
+ * configured image matches, so the webhook answers 202 without touching any workflow.
+ */
+export async function dispatchHints(
+  client: Client,
+  config: Config,
+  hints: readonly WebhookHint[],
+): Promise<'accepted' | 'ignored'> {
+  const groups = watchGroups(config);
+  const registryHosts = new Map(config.registries.map((r) => [r.name, new URL(r.url).host]));
+  let matched = false;
+  for (const hint of hints) {
+    for (const [group, images] of groups) {
+      const hit = images.some(
+        (img) =>
+          img.repository === hint.repository &&
+          (hint.registryHost === undefined || sameHost(registryHosts.get(img.registry), hint.registryHost)) &&
+          (hint.tag === undefined || !('tag' in img.track) || img.track.tag === hint.tag),
+      );
+      if (!hit) continue;
+      matched = true;
+      const signalArg: CheckNowHint = {
+        repository: hint.repository,
+        source: hint.source,
+        ...(hint.tag ? { tag: hint.tag } : {}),
+      };
+      await client.workflow.signalWithStart('watchWorkflow', {
+        workflowId: watchWorkflowId(group),
+        taskQueue: config.temporal.taskQueue,
+        args: [{ group, images } satisfies WatchInput],
+        signal: checkNowSignal,
+        signalArgs: [signalArg],
+      });
+    }
+  }
+  return matched ? 'accepted' : 'ignored';
+}
+
+/** Registries behind proxies may be addressed by another port or name; a hint's host is advisory. */
+function sameHost(configured: string | undefined, hinted: string): boolean {
+  if (!configured) return false;
+  const strip = (h: string) => h.toLowerCase().replace(/^(localhost|127\.0\.0\.1)/, 'loopback');
+  return (
+    strip(configured) === strip(hinted) || strip(configured).split(':')[0] === strip(hinted).split(':')[0]
+  );
+}
+
+export async function watchStatuses(client: Client, config: Config): Promise<WatchStatus[]> {
+  const out: WatchStatus[] = [];
+  for (const group of watchGroups(config).keys()) {
+    try {
+      out.push(await client.workflow.getHandle(watchWorkflowId(group)).query(watchStatusQuery));
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,56 @@
+// Every webhook request is authenticated (invariant 9), before its body is parsed. Secrets and
+// presented credentials are compared in constant time, and never logged or echoed.
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { singleHeader, type WebhookHeaders } from './types.ts';
+
+export type WebhookAuth =
+  /**
+   * A shared token in `Authorization: Bearer <token>`. `tokenInQuery` also accepts `?token=` for
+   * registries whose webhook settings take only a URL; query strings end up in proxies' access
+   * logs, so only those sources get it.
+   */
+  | { kind: 'bearer-token'; tokenInQuery: boolean }
+  /** GitHub's `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`. */
+  | { kind: 'github-signature' };
+
+export type AuthenticatedRequest = {
+  headers: WebhookHeaders;
+  rawBody: Buffer;
+  query: URLSearchParams;
+};
+
+export function isAuthenticated(auth: WebhookAuth, secret: string, request: AuthenticatedRequest): boolean {
+  if (!secret) return false;
+  switch (auth.kind) {
+    case 'bearer-token': {
+      const token = presentedToken(request, auth.tokenInQuery);
+      return token !== undefined && equalInConstantTime(token, secret);
+    }
+    case 'github-signature':
+      return hasValidGithubSignature(secret, request);
+  }
+}
+
+function presentedToken(request: AuthenticatedRequest, tokenInQuery: boolean): string | undefined {
+  const authorization = singleHeader(request.headers, 'authorization');
+  // A malformed header is not excused by a token in the query.
+  if (authorization !== undefined) return /^Bearer +(\S+) *$/i.exec(authorization)?.[1];
+  if (!tokenInQuery) return undefined;
+  const tokens = request.query.getAll('token');
+  return tokens.length === 1 ? tokens[0] : undefined;
+}
+
+/** Hashing first gives equal-length inputs, so neither the content nor the length leaks. */
+function equalInConstantTime(presented: string, expected: string): boolean {
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+function hasValidGithubSignature(secret: string, request: AuthenticatedRequest): boolean {
+  const header = singleHeader(request.headers, 'x-hub-signature-256');
+  const hex = header === undefined ? undefined : /^sha256=([0-9a-f]{64})$/i.exec(header.trim())?.[1];
+  if (hex === undefined) return false;
+  const expected = createHmac('sha256', secret).update(request.rawBody).digest();
+  return timingSafeEqual(Buffer.from(hex, 'hex'), expected);
+}

@@ -1,0 +1,3 @@
+// Every workflow the Freshet worker runs; the worker bundles this file.
+export { rolloutWorkflow } from './rollout.ts';
+export { watchWorkflow } from './watch.ts';

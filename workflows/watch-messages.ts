@@ -1,0 +1,107 @@
+// Types and messages of the watch workflow, shared by the workflow, its activities and the daemon.
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+
+export type TrackPolicy =
+  | { tag: string }
+  | { semver: string; includePrerelease?: boolean }
+  | { pattern: string; order: 'numerical' | 'alphabetical' };
+
+/** One image as the watch sees it: no secrets, only names the worker resolves. */
+export interface WatchedImage {
+  name: string;
+  registry: string;
+  repository: string;
+  track: TrackPolicy;
+  pipeline?: string;
+  intervalMs: number;
+  platform: string;
+}
+
+export interface DigestRecord {
+  tag: string;
+  digest: string;
+  /** When this watch first saw the digest (ISO 8601). */
+  firstSeenAt: string;
+  /** Build time from the image, when it says. */
+  created?: string;
+}
+
+export interface ImageState {
+  latest?: DigestRecord;
+  /** Digests seen before the latest, newest first (a few), to date what targets still run. */
+  previous: DigestRecord[];
+  baseName?: string;
+  /** The base digest the latest image was built on. */
+  baseDigest?: string;
+  /** What the base image's tag resolves to now. */
+  baseLatestDigest?: string;
+  baseBehindSince?: string;
+  lastCheckAt?: string;
+  lastSuccessAt?: string;
+  lastError?: string;
+  nextDueAt: number;
+}
+
+export interface WatchInput {
+  group: string;
+  images: WatchedImage[];
+  /** Carried across continue-as-new. */
+  state?: Record<string, ImageState>;
+  /** Images due within this window of each other are checked in one cycle. */
+  batchWindowMs?: number;
+  /** Continue as new after this many history events (the server may suggest it sooner). */
+  maxHistoryEvents?: number;
+}
+
+export interface WatchStatus {
+  group: string;
+  images: { image: WatchedImage; state: ImageState }[];
+  cycles: number;
+}
+
+/** What triggered a rollout request. */
+export type Trigger = 'poll' | 'webhook' | 'manual';
+
+export interface CheckNowHint {
+  repository?: string;
+  tag?: string;
+  /** The request came from a webhook, not a person. */
+  source?: string;
+}
+
+export const checkNowSignal = defineSignal<[CheckNowHint?]>('checkNow');
+export const configureSignal = defineSignal<[WatchedImage[]]>('configure');
+export const stopSignal = defineSignal('stop');
+export const watchStatusQuery = defineQuery<WatchStatus>('watchStatus');
+
+export const watchWorkflowId = (group: string) => `freshet-watch-${group}`;
+
+/** One rollout per pipeline, image and digest: a duplicate request maps to the same id. */
+export function rolloutWorkflowId(pipeline: string, image: string, digest: string): string {
+  return `freshet-rollout-${pipeline}-${image}-${digest.replace(/^sha256:/, '')}`;
+}
+
+export interface ImageCheckRequest {
+  image: WatchedImage;
+  knownTag?: string;
+  knownDigest?: string;
+  knownBaseDigest?: string;
+  baseName?: string;
+}
+
+export interface ImageChange {
+  name: string;
+  tag: string;
+  digest: string;
+  created?: string;
+  baseName?: string;
+  baseDigest?: string;
+}
+
+export interface CheckResult {
+  /** Only images whose digest changed (invariant 8: unchanged images cost no history). */
+  changes: ImageChange[];
+  /** Base images whose tag now resolves to another digest than last time. */
+  bases: { name: string; latestDigest: string }[];
+  failures: { name: string; error: string }[];
+}

@@ -1,0 +1,212 @@
+// One long-running watch per registry or watch group (invariant 8): a timer loop that checks
+// every image that is due in one activity, records what changed and starts one rollout per
+// new digest. Deterministic: time comes from the workflow clock, jitter from its seeded random.
+
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  startChild,
+  WorkflowIdReusePolicy,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { WatchActivities } from '../activities/watch/check-images.ts';
+import { rolloutWorkflow } from './rollout.ts';
+import {
+  type CheckNowHint,
+  type CheckResult,
+  checkNowSignal,
+  configureSignal,
+  type ImageState,
+  rolloutWorkflowId,
+  stopSignal,
+  type Trigger,
+  type WatchedImage,
+  type WatchInput,
+  watchStatusQuery,
+} from './watch-messages.ts';
+
+const { checkImages } = proxyActivities<WatchActivities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
+  // A failing registry is reported per image inside the result; these retries cover the worker.
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 3 },
+});
+
+const previousKept = 5;
+const jitterFraction = 0.1;
+
+export async function watchWorkflow(input: WatchInput): Promise<void> {
+  const batchWindowMs = input.batchWindowMs ?? 5_000;
+  const maxHistoryEvents = input.maxHistoryEvents ?? 2_000;
+  let images = input.images;
+  const state: Record<string, ImageState> = { ...(input.state ?? {}) };
+  let cycles = 0;
+  let stopped = false;
+  /** Images a checkNow asked for, with whether a webhook asked. */
+  const forced = new Map<string, Trigger>();
+  let reconfigured = false;
+
+  const ensureState = () => {
+    const now = Date.now();
+    for (const img of images) state[img.name] ??= { previous: [], nextDueAt: now };
+    for (const name of Object.keys(state)) if (!images.some((i) => i.name === name)) delete state[name];
+  };
+  ensureState();
+
+  setHandler(watchStatusQuery, () => ({
+    group: input.group,
+    images: images.map((image) => ({ image, state: state[image.name] ?? { previous: [], nextDueAt: 0 } })),
+    cycles,
+  }));
+  setHandler(checkNowSignal, (hint?: CheckNowHint) => {
+    for (const img of images) {
+      if (hint?.repository && hint.repository !== img.repository) continue;
+      if (hint?.tag && 'tag' in img.track && img.track.tag !== hint.tag) continue;
+      forced.set(img.name, hint?.source ? 'webhook' : 'manual');
+    }
+  });
+  setHandler(configureSignal, (next: WatchedImage[]) => {
+    images = next;
+    reconfigured = true;
+    ensureState();
+  });
+  setHandler(stopSignal, () => {
+    stopped = true;
+  });
+
+  while (!stopped) {
+    const now = Date.now();
+    const due = images.filter(
+      (img) => forced.has(img.name) || (state[img.name]?.nextDueAt ?? 0) <= now + batchWindowMs,
+    );
+    if (due.length === 0) {
+      const next = Math.min(...images.map((img) => state[img.name]?.nextDueAt ?? now));
+      const wait = images.length === 0 ? undefined : Math.max(next - now, 1);
+      reconfigured = false;
+      if (wait === undefined) await condition(() => stopped || forced.size > 0 || reconfigured);
+      else await condition(() => stopped || forced.size > 0 || reconfigured, wait);
+      continue;
+    }
+    const triggers = new Map(due.map((img) => [img.name, forced.get(img.name) ?? ('poll' as Trigger)]));
+    for (const img of due) forced.delete(img.name);
+
+    const result = await checkImages({
+      group: input.group,
+      requests: due.map((image) => {
+        const s = state[image.name];
+        return {
+          image,
+          ...(s?.latest ? { knownTag: s.latest.tag, knownDigest: s.latest.digest } : {}),
+          ...(s?.baseName ? { baseName: s.baseName } : {}),
+          ...(s?.baseLatestDigest ? { knownBaseDigest: s.baseLatestDigest } : {}),
+        };
+      }),
+    });
+    cycles++;
+    await applyResult(result, due, triggers);
+    const long = workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents;
+    // A pending checkNow is not part of the carried state: check it first, then continue as new.
+    if (long && forced.size === 0) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof watchWorkflow>({ ...input, images, state });
+    }
+  }
+
+  async function applyResult(result: CheckResult, due: WatchedImage[], triggers: Map<string, Trigger>) {
+    const now = Date.now();
+    const at = new Date(now).toISOString();
+    const failed = new Map(result.failures.map((f) => [f.name, f.error]));
+    for (const img of due) {
+      const s = state[img.name];
+      if (!s) continue;
+      s.lastCheckAt = at;
+      const error = failed.get(img.name);
+      if (error === undefined) {
+        s.lastSuccessAt = at;
+        delete s.lastError;
+      } else {
+        s.lastError = error;
+      }
+      const jitter = 1 + (Math.random() * 2 - 1) * jitterFraction;
+      s.nextDueAt = now + Math.round(img.intervalMs * jitter);
+    }
+    for (const change of result.changes) {
+      const s = state[change.name];
+      const img = due.find((i) => i.name === change.name);
+      if (!s || !img) continue;
+      const isFirst = s.latest === undefined;
+      if (s.latest)
+        s.previous = [s.latest, ...s.previous.filter((p) => p.digest !== change.digest)].slice(
+          0,
+          previousKept,
+        );
+      s.latest = {
+        tag: change.tag,
+        digest: change.digest,
+        firstSeenAt: at,
+        ...(change.created ? { created: change.created } : {}),
+      };
+      if (change.baseName) s.baseName = change.baseName;
+      else delete s.baseName;
+      if (change.baseDigest) s.baseDigest = change.baseDigest;
+      else delete s.baseDigest;
+      if (s.baseLatestDigest && s.baseDigest && s.baseLatestDigest !== s.baseDigest) s.baseBehindSince ??= at;
+      else delete s.baseBehindSince;
+      // The first digest a new watch sees is the baseline, not a rebuild to roll out.
+      if (isFirst || !img.pipeline) continue;
+      await startRollout(img, s, triggers.get(img.name) ?? 'poll');
+    }
+    // After the changes, so a base first named by this cycle's change is matched too.
+    for (const base of result.bases) {
+      for (const img of due) {
+        const s = state[img.name];
+        if (!s || s.baseName !== base.name) continue;
+        s.baseLatestDigest = base.latestDigest;
+        const behind = s.baseDigest !== undefined && s.baseDigest !== base.latestDigest;
+        if (behind) s.baseBehindSince ??= at;
+        else delete s.baseBehindSince;
+      }
+    }
+  }
+
+  async function startRollout(img: WatchedImage, s: ImageState, trigger: Trigger) {
+    const latest = s.latest;
+    if (!latest || !img.pipeline) return;
+    const workflowId = rolloutWorkflowId(img.pipeline, img.name, latest.digest);
+    try {
+      await startChild(rolloutWorkflow, {
+        workflowId,
+        args: [
+          {
+            pipeline: img.pipeline,
+            image: img.name,
+            registry: img.registry,
+            repository: img.repository,
+            tag: latest.tag,
+            digest: latest.digest,
+            trigger,
+            detectedAt: latest.firstSeenAt,
+            ...(latest.created ? { created: latest.created } : {}),
+          },
+        ],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        staticSummary: `${img.repository}:${latest.tag} → ${img.pipeline}`,
+      });
+      log.info('rollout started', { workflowId, image: img.name, digest: latest.digest, trigger });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+      throw ApplicationFailure.create({
+        message: `starting rollout ${workflowId}: ${String(err)}`,
+        cause: err as Error,
+      });
+    }
+  }
+}
