@@ -298,6 +298,20 @@ function checkReferences(c: Raw, ctx: z.RefinementCtx): void {
     });
   };
   unique(c.registries, 'registries');
+  // Webhooks are routed by source (/webhooks/<source>), so each source may serve one registry.
+  const sources = new Map<string, string>();
+  c.registries.forEach((r, i) => {
+    if (!r.webhook) return;
+    const other = sources.get(r.webhook.source);
+    if (other) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['registries', i, 'webhook', 'source'],
+        message: `registry "${other}" already receives ${r.webhook.source} webhooks; one registry per source`,
+      });
+    }
+    sources.set(r.webhook.source, r.name);
+  });
   unique(c.images, 'images');
   const registries = new Set(c.registries.map((r) => r.name));
   const pipelines = new Set(Object.keys(c.pipelines));

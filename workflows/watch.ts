@@ -123,6 +123,9 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
     const now = Date.now();
     const at = new Date(now).toISOString();
     const failed = new Map(result.failures.map((f) => [f.name, f.error]));
+    // One jitter per cycle, not per image: images with the same interval stay in step and keep
+    // sharing a cycle, while separate watches drift apart and spread the load on registries.
+    const jitter = 1 + (Math.random() * 2 - 1) * jitterFraction;
     for (const img of due) {
       const s = state[img.name];
       if (!s) continue;
@@ -134,7 +137,6 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
       } else {
         s.lastError = error;
       }
-      const jitter = 1 + (Math.random() * 2 - 1) * jitterFraction;
       s.nextDueAt = now + Math.round(img.intervalMs * jitter);
     }
     for (const change of result.changes) {

@@ -1,6 +1,8 @@
 // Image references as they appear in base-image annotations and Deployment specs:
 // [host[:port]/]repository[:tag][@digest]. Docker Hub names get their implicit parts.
 
+import { isValidRepository } from '../registry/references.ts';
+
 export interface ImageReference {
   host: string;
   repository: string;
@@ -21,6 +23,7 @@ export function parseImageReference(text: string): ImageReference | undefined {
     repository = `${host}/${repository}`;
     host = undefined;
   }
+  if (!isValidRepository(repository)) return undefined;
   host ??= 'docker.io';
   if (host === 'index.docker.io' || host === 'registry-1.docker.io') host = 'docker.io';
   if (host === 'docker.io' && !repository.includes('/')) repository = `library/${repository}`;

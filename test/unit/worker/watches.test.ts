@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../config/load.ts';
+import { watchGroups } from '../../../worker/watches.ts';
+
+describe('watch groups', () => {
+  it('groups images by watchGroup, else by registry, and carries only non-secret fields', () => {
+    const config = parseConfig(
+      `
+registries:
+  - { name: a, url: "http://a:5000", auth: { type: basic, username: u, passwordEnv: P } }
+  - { name: b, url: "http://b:5000" }
+images:
+  - { name: web, registry: a, repository: acme/web, track: { tag: "1.4" }, interval: 30s }
+  - { name: api, registry: a, repository: acme/api, track: { semver: "^2" } }
+  - { name: db, registry: b, repository: acme/db, track: { pattern: '^(\\d+)$' }, watchGroup: slow }
+`,
+      't',
+      { env: {} },
+    );
+    const groups = watchGroups(config);
+    expect([...groups.keys()]).toEqual(['a', 'slow']);
+    expect(groups.get('a')).toEqual([
+      {
+        name: 'web',
+        registry: 'a',
+        repository: 'acme/web',
+        track: { tag: '1.4' },
+        intervalMs: 30_000,
+        platform: 'linux/amd64',
+      },
+      {
+        name: 'api',
+        registry: 'a',
+        repository: 'acme/api',
+        track: { semver: '^2', includePrerelease: false },
+        intervalMs: 60_000,
+        platform: 'linux/amd64',
+      },
+    ]);
+    expect(groups.get('slow')?.[0]?.track).toEqual({ pattern: '^(\\d+)$', order: 'numerical' });
+    expect(JSON.stringify([...groups.values()])).not.toMatch(/password|usernameEnv|"P"/);
+  });
+});
