@@ -82,7 +82,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   };
 
   async function answer(req: IncomingMessage): Promise<Answer> {
-    const url = new URL(req.url ?? '/', 'http://freshet.invalid');
+    const url = URL.parse(req.url ?? '/', 'http://freshet.invalid');
+    if (!url) return json(400, { error: 'malformed request target' });
     const method = req.method ?? 'GET';
     const probe = probes[url.pathname];
     if (probe) {

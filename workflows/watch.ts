@@ -83,8 +83,11 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
 
   while (!stopped) {
     const now = Date.now();
+    // The window never exceeds a quarter of the shortest interval, or short intervals would be
+    // checked again right after their own check.
+    const window = Math.min(batchWindowMs, ...images.map((img) => img.intervalMs / 4));
     const due = images.filter(
-      (img) => forced.has(img.name) || (state[img.name]?.nextDueAt ?? 0) <= now + batchWindowMs,
+      (img) => forced.has(img.name) || (state[img.name]?.nextDueAt ?? 0) <= now + window,
     );
     if (due.length === 0) {
       const next = Math.min(...images.map((img) => state[img.name]?.nextDueAt ?? now));

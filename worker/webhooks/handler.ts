@@ -40,7 +40,7 @@ export type WebhookResponseBody =
 
 export type WebhookResponse = { status: number; body: WebhookResponseBody };
 
-export const bodyTooLarge: WebhookResponse = {
+export const bodyTooLarge: Readonly<WebhookResponse> = {
   status: 413,
   body: { error: `body larger than ${maxWebhookBodyBytes} bytes` },
 };
@@ -94,7 +94,7 @@ export async function handleWebhook(
   try {
     disposition = await options.onHints(hints);
   } catch (err) {
-    // 503 makes registries that retry (Distribution, GitHub) deliver the event again later.
+    // The failure is ours and passing: 503 says so, and Distribution redelivers until it gets a 2xx.
     log.error({ source, err }, 'webhook hints could not be forwarded');
     return { status: 503, body: { error: 'cannot forward the event now; retry later' } };
   }

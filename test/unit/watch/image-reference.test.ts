@@ -11,8 +11,8 @@ describe('image references', () => {
     ['acme/web:1.4', { host: 'docker.io', repository: 'acme/web', tag: '1.4' }],
     ['127.0.0.1:5000/base/debian:12', { host: '127.0.0.1:5000', repository: 'base/debian', tag: '12' }],
     ['localhost/app', { host: 'localhost', repository: 'app', tag: 'latest' }],
-    ['ghcr.io/acme/web:1.4@' + digest, { host: 'ghcr.io', repository: 'acme/web', tag: '1.4', digest }],
-    ['ghcr.io/acme/web@' + digest, { host: 'ghcr.io', repository: 'acme/web', digest }],
+    [`ghcr.io/acme/web:1.4@${digest}`, { host: 'ghcr.io', repository: 'acme/web', tag: '1.4', digest }],
+    [`ghcr.io/acme/web@${digest}`, { host: 'ghcr.io', repository: 'acme/web', digest }],
   ])('parses %s', (text, expected) => expect(parseImageReference(text)).toEqual(expected));
 
   it.each(['', 'UPPER/case', 'a b', 'ghcr.io/acme/web@sha256:short'])('rejects %j', (text) =>
