@@ -81,8 +81,8 @@ export async function reconcileWatches(
 }
 
 /**
- * Sends checkNow to every watch that follows the hinted repository. Returns 'ignored' when no
- * configured image matches, so the webhook answers 202 without touching any workflow.
+ * Sends checkNow to every running watch that follows the hinted repository. Returns 'ignored'
+ * when none matches, so the webhook answers 202 without touching any workflow.
  */
 export async function dispatchHints(
   client: Client,
@@ -101,19 +101,19 @@ export async function dispatchHints(
           (hint.tag === undefined || !('tag' in img.track) || img.track.tag === hint.tag),
       );
       if (!hit) continue;
-      matched = true;
       const signalArg: CheckNowHint = {
         repository: hint.repository,
         source: hint.source,
         ...(hint.tag ? { tag: hint.tag } : {}),
       };
-      await client.workflow.signalWithStart('watchWorkflow', {
-        workflowId: watchWorkflowId(group),
-        taskQueue: config.temporal.taskQueue,
-        args: [{ group, images } satisfies WatchInput],
-        signal: checkNowSignal,
-        signalArgs: [signalArg],
-      });
+      // Only a running watch is signalled: the daemon starts watches with their settings, and a
+      // watch started here would take this very push as its baseline instead of rolling it out.
+      try {
+        await client.workflow.getHandle(watchWorkflowId(group)).signal(checkNowSignal, signalArg);
+        matched = true;
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
     }
   }
   return matched ? 'accepted' : 'ignored';

@@ -17,9 +17,13 @@ describe('workflow replay', () => {
     expect(files).toEqual(expect.arrayContaining(['watch-rebuild.json', 'rollout-recorded.json']));
   });
 
-  it.each(files)('replays %s', async (file) => {
-    const history = JSON.parse(readFileSync(new URL(file, dir), 'utf8')) as { events: unknown[] };
-    expect(history.events.length).toBeGreaterThanOrEqual(5);
-    await Worker.runReplayHistory({ workflowsPath }, history);
-  }, 60_000);
+  it.each(files)(
+    'replays %s',
+    async (file) => {
+      const history = JSON.parse(readFileSync(new URL(file, dir), 'utf8')) as { events: unknown[] };
+      expect(history.events.length).toBeGreaterThanOrEqual(5);
+      await Worker.runReplayHistory({ workflowsPath }, history);
+    },
+    60_000,
+  );
 });
