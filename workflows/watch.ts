@@ -100,7 +100,7 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
     const triggers = new Map(due.map((img) => [img.name, forced.get(img.name) ?? ('poll' as Trigger)]));
     for (const img of due) forced.delete(img.name);
 
-    const result = await checkImages({
+    const request = {
       group: input.group,
       requests: due.map((image) => {
         const s = state[image.name];
@@ -111,7 +111,19 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
           ...(s?.baseLatestDigest ? { knownBaseDigest: s.baseLatestDigest } : {}),
         };
       }),
-    });
+    };
+    // A cycle whose activity gives up (a worker lost, a registry that never answers) is recorded
+    // as a failure of each image; the watch itself must outlive it and try again next interval.
+    const result = await checkImages(request).catch(
+      (err: unknown): CheckResult => ({
+        changes: [],
+        bases: [],
+        failures: due.map((img) => ({
+          name: img.name,
+          error: `check failed: ${err instanceof Error ? err.message : String(err)}`,
+        })),
+      }),
+    );
     cycles++;
     await applyResult(result, due, triggers);
     const long = workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents;
