@@ -60,7 +60,12 @@ export async function reconcileWatches(
       images,
       ...(options.batchWindowMs ? { batchWindowMs: options.batchWindowMs } : {}),
     };
-    const handle = await client.workflow.signalWithStart('watchWorkflow', {
+    const wasRunning = await client.workflow
+      .getHandle(workflowId)
+      .describe()
+      .then((d) => d.status.name === 'RUNNING')
+      .catch(() => false);
+    await client.workflow.signalWithStart('watchWorkflow', {
       workflowId,
       taskQueue: config.temporal.taskQueue,
       args: [input],
@@ -68,7 +73,7 @@ export async function reconcileWatches(
       signalArgs: [images],
       staticSummary: `watch ${group}: ${images.length} image${images.length === 1 ? '' : 's'}`,
     });
-    (handle.signaledRunId ? result.configured : result.started).push(group);
+    (wasRunning ? result.configured : result.started).push(group);
   }
   const query = `WorkflowType = 'watchWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${config.temporal.taskQueue}'`;
   for await (const wf of client.workflow.list({ query })) {
