@@ -9,7 +9,7 @@ import type { Endpoints } from '../stack/layout.ts';
 import { pushImage } from '../test/support/image-pusher.ts';
 import { waitFor } from '../test/support/wait.ts';
 import { type Daemon, startDaemon } from '../worker/daemon.ts';
-import type { RolloutResult } from '../workflows/rollout.ts';
+import type { RolloutResult } from '../workflows/rollout-messages.ts';
 import { rolloutWorkflowId, watchStatusQuery, watchWorkflowId } from '../workflows/watch-messages.ts';
 import { installQuietRuntime, type Progress, progressFor, runSuffix, warningsTo } from './harness.ts';
 import { percentile, round } from './stats.ts';

@@ -4,6 +4,10 @@
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { createHealthActivities } from '../activities/health/index.ts';
+import { createKubernetesActivities } from '../activities/kubernetes/index.ts';
+import { createRolloutReportActivities } from '../activities/rollout/report.ts';
+import { createRolloutRequestActivities } from '../activities/rollout/request.ts';
 import { createWatchActivities } from '../activities/watch/check-images.ts';
 import type { Config } from '../config/schema.ts';
 import { resolveSecret } from '../config/secrets.ts';
@@ -12,6 +16,7 @@ import { collectTargets, publishFreshness } from './freshness.ts';
 import { type HttpServer, startHttpServer } from './http.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { buildRegistryClients, registryHostIndex } from './registries.ts';
+import { countPendingApprovals, hasSearchAttributes } from './rollouts.ts';
 import { dispatchHints, reconcileWatches, watchStatuses } from './watches.ts';
 import { type LogSink, silentLogSink } from './webhooks/types.ts';
 
@@ -53,6 +58,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const connection = await Connection.connect(connectionOptions);
   const client = new Client({ connection, namespace: temporal.namespace });
 
+  const searchAttributes = await hasSearchAttributes(client, temporal.namespace);
+  if (!searchAttributes) {
+    log.warn(
+      { namespace: temporal.namespace },
+      'Freshet search attributes are not registered; rollouts run without them (see README: search attributes)',
+    );
+  }
+
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace: temporal.namespace,
@@ -60,14 +73,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     ...(options.workflowBundlePath
       ? { workflowBundle: { codePath: options.workflowBundlePath } }
       : { workflowsPath }),
-    activities: createWatchActivities({
-      registries,
-      registryForHost: registryHostIndex(config),
-      onCheckFailure: (registry, image, error) => {
-        metrics.watchErrors.inc({ registry });
-        log.warn({ registry, image, error }, 'image check failed');
-      },
-    }),
+    activities: {
+      ...createWatchActivities({
+        registries,
+        registryForHost: registryHostIndex(config),
+        onCheckFailure: (registry, image, error) => {
+          metrics.watchErrors.inc({ registry });
+          log.warn({ registry, image, error }, 'image check failed');
+        },
+      }),
+      ...createRolloutRequestActivities({ client, config, searchAttributes }),
+      ...createKubernetesActivities({ clusters }),
+      ...createHealthActivities(),
+      ...createRolloutReportActivities(metrics),
+    },
     shutdownGraceTime: '10 seconds',
   });
   const running = worker.run();
@@ -76,6 +95,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const statuses = await watchStatuses(client, config);
     const targets = await collectTargets(config, clusters, statuses);
     publishFreshness(metrics, config, targets, statuses);
+    const pendingApprovals = await countPendingApprovals(client, temporal.taskQueue, searchAttributes);
+    metrics.approvalsPending.reset();
+    for (const p of pendingApprovals)
+      metrics.approvalsPending.set({ pipeline: p.pipeline, stage: p.stage }, p.count);
   };
   let freshnessTimer: NodeJS.Timeout | undefined;
   const scheduleFreshness = () => {

@@ -67,6 +67,38 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ['registry'],
       registers: [registry],
     }),
+    rollouts: new Counter({
+      name: 'freshet_rollouts_total',
+      help: 'Finished rollouts by pipeline and outcome',
+      labelNames: ['pipeline', 'outcome'],
+      registers: [registry],
+    }),
+    rollbacks: new Counter({
+      name: 'freshet_rollbacks_total',
+      help: 'Stage rollbacks by pipeline, stage and reason (not_ready, check_failed, aborted, error)',
+      labelNames: ['pipeline', 'stage', 'reason'],
+      registers: [registry],
+    }),
+    stageDuration: new Histogram({
+      name: 'freshet_rollout_stage_duration_seconds',
+      help: 'Time a rollout spent in a stage, approval wait included, by outcome',
+      labelNames: ['pipeline', 'stage', 'outcome'],
+      buckets: [5, 15, 30, 60, 120, 300, 600, 1_800, 3_600, 14_400, 86_400],
+      registers: [registry],
+    }),
+    timeToProduction: new Histogram({
+      name: 'freshet_time_to_production_seconds',
+      help: 'From first seeing a digest to the end of its last stage, for successful rollouts',
+      labelNames: ['pipeline'],
+      buckets: [30, 60, 300, 600, 1_800, 3_600, 14_400, 43_200, 86_400, 259_200, 604_800],
+      registers: [registry],
+    }),
+    approvalsPending: new Gauge({
+      name: 'freshet_approvals_pending',
+      help: 'Rollouts waiting for an approval, by pipeline and stage (from Temporal visibility)',
+      labelNames: ['pipeline', 'stage'],
+      registers: [registry],
+    }),
   };
 }
 

@@ -1,3 +1,4 @@
 // Every workflow the Freshet worker runs; the worker bundles this file.
+export { pipelineWorkflow } from './pipeline.ts';
 export { rolloutWorkflow } from './rollout.ts';
 export { watchWorkflow } from './watch.ts';

@@ -1,28 +1,29 @@
 // One long-running watch per registry or watch group (invariant 8): a timer loop that checks
-// every image that is due in one activity, records what changed and starts one rollout per
-// new digest. Deterministic: time comes from the workflow clock, jitter from its seeded random.
+// every image that is due in one activity, records what changed and hands each new digest to
+// its pipeline. Deterministic: time comes from the workflow clock, jitter from its seeded random.
 
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
   log,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
   WorkflowIdReusePolicy,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { RolloutRequestActivities } from '../activities/rollout/request.ts';
 import type { WatchActivities } from '../activities/watch/check-images.ts';
-import { rolloutWorkflow } from './rollout.ts';
 import {
   type CheckNowHint,
   type CheckResult,
   checkNowSignal,
   configureSignal,
+  type DigestRecord,
   type ImageState,
   rolloutWorkflowId,
   stopSignal,
@@ -39,6 +40,17 @@ const { checkImages } = proxyActivities<WatchActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 3 },
 });
 
+// Handing a digest to its pipeline must not be lost: retry for as long as a rollout is worth it.
+const { requestRollout } = proxyActivities<RolloutRequestActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: ['UnknownPipeline'],
+  },
+});
+
+const rolloutsThroughPipeline = 'rollouts-through-pipeline';
 const previousKept = 5;
 const jitterFraction = 0.1;
 
@@ -196,34 +208,48 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
   async function startRollout(img: WatchedImage, s: ImageState, trigger: Trigger) {
     const latest = s.latest;
     if (!latest || !img.pipeline) return;
-    const workflowId = rolloutWorkflowId(img.pipeline, img.name, latest.digest);
-    try {
-      await startChild(rolloutWorkflow, {
-        workflowId,
-        args: [
-          {
-            pipeline: img.pipeline,
-            image: img.name,
-            registry: img.registry,
-            repository: img.repository,
-            tag: latest.tag,
-            digest: latest.digest,
-            trigger,
-            detectedAt: latest.firstSeenAt,
-            ...(latest.created ? { created: latest.created } : {}),
-          },
-        ],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        staticSummary: `${img.repository}:${latest.tag} → ${img.pipeline}`,
-      });
-      log.info('rollout started', { workflowId, image: img.name, digest: latest.digest, trigger });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return;
-      throw ApplicationFailure.create({
-        message: `starting rollout ${workflowId}: ${String(err)}`,
-        cause: err as Error,
-      });
+    if (!patched(rolloutsThroughPipeline)) {
+      await startLegacyRollout(img, latest, trigger);
+      return;
     }
+    let rolloutId: string;
+    try {
+      ({ rolloutId } = await requestRollout({
+        pipeline: img.pipeline,
+        image: img.name,
+        registry: img.registry,
+        repository: img.repository,
+        tag: latest.tag,
+        digest: latest.digest,
+        trigger,
+        detectedAt: latest.firstSeenAt,
+        ...(latest.created ? { created: latest.created } : {}),
+      }));
+    } catch (err) {
+      // Only a config error ends up here (retries cover the rest); the watch goes on.
+      s.lastError = `requesting a rollout of ${latest.digest}: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`;
+      log.warn('rollout request failed', { image: img.name, error: s.lastError });
+      return;
+    }
+    log.info('rollout requested', { rolloutId, image: img.name, digest: latest.digest, trigger });
+  }
+}
+
+/**
+ * Watches recorded before rollouts went through the pipeline workflow started the rollout as a
+ * child; their histories replay through this path (see the rolloutsThroughPipeline patch).
+ */
+async function startLegacyRollout(img: WatchedImage, latest: DigestRecord, trigger: Trigger) {
+  const pipeline = img.pipeline ?? '';
+  try {
+    await startChild('rolloutWorkflow', {
+      workflowId: rolloutWorkflowId(pipeline, img.name, latest.digest),
+      args: [{ pipeline, image: img.name, digest: latest.digest, tag: latest.tag, trigger }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      staticSummary: `${img.repository}:${latest.tag} → ${pipeline}`,
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
 }

@@ -1,9 +1,11 @@
 // Records real workflow histories from the running stack into test/fixtures/histories/, for the
 // replay tests. Rerun it (`node test/support/record-histories.ts`) when a workflow's history
 // shape changes on purpose, and keep the old files too: running workflows still have them.
+// watch-rebuild.json predates the pipeline workflow and replays through the watch's legacy path.
 import { writeFileSync } from 'node:fs';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { startStack } from '../../stack/stack.ts';
+import { approveSignal, pipelineWorkflowId, rolloutStatusQuery } from '../../workflows/rollout-messages.ts';
 import {
   checkNowSignal,
   configureSignal,
@@ -12,38 +14,39 @@ import {
   watchStatusQuery,
   watchWorkflowId,
 } from '../../workflows/watch-messages.ts';
-import { stackConfig, startTestDaemon, uniqueSuffix } from './daemon.ts';
-import { pushImage } from './image-pusher.ts';
-import { connectTemporal } from './temporal.ts';
+import { createRolloutFixture } from './rollout-fixture.ts';
 import { waitFor } from './wait.ts';
 
 const stack = (await startStack()).endpoints;
-await connectTemporal(stack);
-const suffix = uniqueSuffix();
-const registry = `rec-${suffix}`;
-const repository = `record-${suffix}/web`;
-const config = stackConfig(
-  stack,
-  `
-temporal: { address: "\${TEMPORAL_ADDRESS}", taskQueue: "\${TASK_QUEUE}" }
-registries: [ { name: ${registry}, url: "\${REGISTRY_URL}" } ]
-clusters: { local: { kubeconfig: "\${KUBECONFIG_PATH}", context: freshet } }
-images:
-  - { name: web, registry: ${registry}, repository: ${repository}, track: { tag: "1.4" }, pipeline: web, interval: 1s }
-pipelines:
-  web:
-    stages: [ { name: staging, cluster: local, targets: [ { namespace: web, deployment: web } ] } ]
-`,
+const fx = await createRolloutFixture(stack, {
+  interval: '1s',
+  approval: '{ timeout: 1h, approvers: [alice] }',
+  stagingHealth: `{ rolloutTimeout: 20s, soak: 2s, checks: [ { name: errors, prometheus: { url: "${stack.prometheus.url}", query: "vector(0)", max: 0.01, interval: 1s } } ] }`,
+});
+const client = fx.client;
+const watch = client.workflow.getHandle(watchWorkflowId(`reg-${fx.suffix}`));
+
+// A rebuild found by polling, promoted after an approval.
+const rebuilt = await fx.push();
+const succeeded = client.workflow.getHandle(rolloutWorkflowId(fx.pipeline, fx.image, rebuilt.digest));
+await waitFor(
+  'approval to be pending',
+  async () => (await succeeded.query(rolloutStatusQuery)).phase === 'awaiting-approval',
+  { timeoutMs: 60_000 },
 );
-await pushImage({ registryUrl: stack.registry.url, repository, tag: '1.4' });
-const daemon = await startTestDaemon(config);
-const watch = daemon.client.workflow.getHandle(watchWorkflowId(registry));
-await waitFor('baseline', async () => (await watch.query(watchStatusQuery)).images[0]?.state.latest);
-const rebuilt = await pushImage({ registryUrl: stack.registry.url, repository, tag: '1.4' });
-const rollout = daemon.client.workflow.getHandle(rolloutWorkflowId('web', 'web', rebuilt.digest));
-await waitFor('rollout', () => rollout.describe().catch(() => undefined));
-await rollout.result();
-await watch.signal(checkNowSignal, { repository, tag: '1.4', source: 'distribution' });
+await succeeded.signal(approveSignal, { by: 'mallory' });
+await succeeded.signal(approveSignal, { by: 'alice', comment: 'recorded' });
+await fx.result(succeeded.workflowId);
+
+// A broken build, rolled back in staging.
+const broken = await fx.push({ broken: true });
+const rolledBack = client.workflow.getHandle(rolloutWorkflowId(fx.pipeline, fx.image, broken.digest));
+await waitFor('the broken rollout', () => rolledBack.describe().catch(() => undefined), {
+  timeoutMs: 30_000,
+});
+await fx.result(rolledBack.workflowId);
+
+await watch.signal(checkNowSignal, { repository: fx.repository, tag: '1.0', source: 'distribution' });
 await watch.signal(
   configureSignal,
   (await watch.query(watchStatusQuery)).images.map((i) => i.image),
@@ -51,9 +54,14 @@ await watch.signal(
 await new Promise((r) => setTimeout(r, 1_500));
 await watch.signal(stopSignal);
 await watch.result();
+
 const out = new URL('../fixtures/histories/', import.meta.url);
-writeFileSync(new URL('watch-rebuild.json', out), historyToJSON(await watch.fetchHistory()));
-writeFileSync(new URL('rollout-recorded.json', out), historyToJSON(await rollout.fetchHistory()));
-await daemon.close();
-console.log('wrote watch-rebuild.json and rollout-recorded.json');
+const save = async (file: string, handle: { fetchHistory(): Promise<Parameters<typeof historyToJSON>[0]> }) =>
+  writeFileSync(new URL(file, out), historyToJSON(await handle.fetchHistory()));
+await save('watch-pipeline.json', watch);
+await save('pipeline.json', client.workflow.getHandle(pipelineWorkflowId(fx.pipeline)));
+await save('rollout-succeeded.json', succeeded);
+await save('rollout-rolled-back.json', rolledBack);
+await fx.close();
+console.log('wrote watch-pipeline.json, pipeline.json, rollout-succeeded.json and rollout-rolled-back.json');
 process.exit(0);

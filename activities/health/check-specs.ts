@@ -1,0 +1,55 @@
+// From a stage's `health.checks` config to the specs the health activity runs. Pure, with type
+// imports only, so a workflow or the code that starts one can use it as well as the worker.
+import type { CheckConfig } from '../../config/schema.ts';
+import type { CheckSpec } from './types.ts';
+
+/** Longest query text in a generated check name; names appear in status lines and reports. */
+const queryNameLimit = 60;
+
+/** Every check gets a name a person can find in a report: its own, or one built from what it checks. */
+export function checkSpecsFromConfig(checks: CheckConfig[]): CheckSpec[] {
+  return checks.map((check): CheckSpec => {
+    if (check.http) {
+      const { url, expectStatus, bodyMatch, timeout } = check.http;
+      return {
+        kind: 'http',
+        http: {
+          name: check.name ?? `http ${hostAndPath(url)}`,
+          url,
+          expectStatus,
+          ...(bodyMatch === undefined ? {} : { bodyMatch }),
+          timeoutMs: timeout,
+        },
+      };
+    }
+    if (check.prometheus) {
+      const { url, query, max, min } = check.prometheus;
+      return {
+        kind: 'prometheus',
+        prometheus: {
+          name: check.name ?? `prometheus ${shorten(query.replace(/\s+/g, ' ').trim(), queryNameLimit)}`,
+          url,
+          query,
+          ...(max === undefined ? {} : { max }),
+          ...(min === undefined ? {} : { min }),
+        },
+      };
+    }
+    // The config schema rejects this; reaching it means the config skipped validation.
+    throw new TypeError(`check ${check.name ?? '(unnamed)'} is neither http nor prometheus`);
+  });
+}
+
+/** Host and path only: a URL's credentials and query may hold secrets, and names are shown everywhere. */
+function hostAndPath(url: string): string {
+  try {
+    const { host, pathname } = new URL(url);
+    return `${host}${pathname === '/' ? '' : pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+function shorten(text: string, limit: number): string {
+  return text.length > limit ? `${text.slice(0, limit - 1)}…` : text;
+}

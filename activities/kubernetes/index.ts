@@ -1,0 +1,46 @@
+// The Kubernetes activities of the rollout workflow, bound to the configured clusters. Each takes
+// the cluster by name from its input, so the workflow's history says where every change went.
+import { ApplicationFailure } from '@temporalio/common';
+import type { ClusterClients } from '../../worker/clusters.ts';
+import { awaitDeploymentReady } from './await.ts';
+import { planStage } from './plan.ts';
+import { rollbackDeployment } from './rollback.ts';
+import type {
+  AwaitInput,
+  AwaitResult,
+  PlanStageInput,
+  PlanStageResult,
+  RollbackInput,
+  RollbackResult,
+  UpdateInput,
+  UpdateResult,
+} from './types.ts';
+import { updateDeploymentImage } from './update.ts';
+
+export interface KubernetesActivityDeps {
+  clusters: ReadonlyMap<string, ClusterClients>;
+}
+
+export function createKubernetesActivities(deps: KubernetesActivityDeps) {
+  const cluster = (name: string): ClusterClients => {
+    const clients = deps.clusters.get(name);
+    if (clients) return clients;
+    const known = [...deps.clusters.keys()].join(', ') || 'none';
+    throw ApplicationFailure.nonRetryable(
+      `unknown cluster "${name}" (configured: ${known})`,
+      'UnknownCluster',
+    );
+  };
+  return {
+    planStage: async (input: PlanStageInput): Promise<PlanStageResult> =>
+      planStage(cluster(input.cluster), input),
+    updateDeploymentImage: async (input: UpdateInput): Promise<UpdateResult> =>
+      updateDeploymentImage(cluster(input.ref.cluster), input),
+    awaitDeploymentReady: async (input: AwaitInput): Promise<AwaitResult> =>
+      awaitDeploymentReady(cluster(input.ref.cluster), input),
+    rollbackDeployment: async (input: RollbackInput): Promise<RollbackResult> =>
+      rollbackDeployment(cluster(input.ref.cluster), input),
+  };
+}
+
+export type KubernetesActivities = ReturnType<typeof createKubernetesActivities>;

@@ -1,0 +1,36 @@
+// Puts back the image a failed rollout replaced, but only while the container still runs what
+// that rollout set (invariant 3): anything else is someone's newer change, reported as drift.
+import { ApplicationFailure } from '@temporalio/common';
+import type { ClusterClients } from '../../worker/clusters.ts';
+import { annotations, containerImage, patchContainerImage, readDeployment } from './deployment.ts';
+import type { RollbackInput, RollbackResult } from './types.ts';
+
+const attempts = 3;
+
+export async function rollbackDeployment(
+  clients: ClusterClients,
+  input: RollbackInput,
+): Promise<RollbackResult> {
+  const { namespace, deployment, container } = input.ref;
+  for (let i = 0; i < attempts; i++) {
+    const d = await readDeployment(clients, namespace, deployment);
+    const current = d ? containerImage(d, container) : undefined;
+    if (!d || current === undefined) return { result: 'drift', currentImage: '', generation: 0 };
+    const generation = d.metadata.generation;
+    // Checked first so a rollout whose from and to images are equal counts as already reverted.
+    if (current === input.toImage) return { result: 'already', currentImage: current, generation };
+    if (current !== input.fromImage) return { result: 'drift', currentImage: current, generation };
+    const patched = await patchContainerImage(clients, d, container, current, input.toImage, {
+      [annotations.rolledBackBy]: input.rolloutId,
+      [annotations.image]: input.toImage,
+      [annotations.changeCause]: `freshet rollback of ${input.rolloutId}: ${input.reason}`,
+    });
+    if (patched !== 'moved') {
+      return { result: 'reverted', currentImage: input.toImage, generation: patched.metadata.generation };
+    }
+  }
+  throw ApplicationFailure.retryable(
+    `cluster ${clients.name}: ${namespace}/${deployment} container ${container} kept changing during rollback`,
+    'DeploymentConflict',
+  );
+}

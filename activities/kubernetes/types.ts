@@ -1,0 +1,82 @@
+// Inputs and results of the Kubernetes activities. Plain JSON data: workflows import these with
+// `import type`, and every value lands in the workflow history.
+
+/** Same shape as the config's TargetConfig: exactly one of deployment or selector. */
+export interface TargetSpec {
+  namespace: string;
+  deployment?: string;
+  selector?: Record<string, string>;
+  container?: string;
+}
+
+export interface TargetRef {
+  cluster: string;
+  namespace: string;
+  deployment: string;
+  container: string;
+}
+
+export interface PlannedTarget extends TargetRef {
+  /** Image string of the container now. */
+  currentImage: string;
+  /** metadata.generation now. */
+  generation: number;
+  action: 'update' | 'skip';
+  /** For skip: e.g. `already runs sha256:…`. */
+  reason?: string;
+}
+
+export interface PlanStageInput {
+  cluster: string;
+  targets: TargetSpec[];
+  registryHost: string;
+  repository: string;
+  tag: string;
+  digest: string;
+}
+
+export interface PlanStageResult {
+  targets: PlannedTarget[];
+  newImage: string;
+  problems: string[];
+}
+
+export interface UpdateInput {
+  ref: TargetRef;
+  newImage: string;
+  previousImage: string;
+  rolloutId: string;
+  changeCause: string;
+}
+
+export interface UpdateResult {
+  changed: boolean;
+  generation: number;
+  image: string;
+}
+
+export interface AwaitInput {
+  ref: TargetRef;
+  image: string;
+  timeoutMs: number;
+}
+
+export interface AwaitResult {
+  ready: true;
+  generation: number;
+  readyReplicas: number;
+}
+
+export interface RollbackInput {
+  ref: TargetRef;
+  rolloutId: string;
+  fromImage: string;
+  toImage: string;
+  reason: string;
+}
+
+export interface RollbackResult {
+  result: 'reverted' | 'already' | 'drift';
+  currentImage: string;
+  generation: number;
+}

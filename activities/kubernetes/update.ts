@@ -1,0 +1,46 @@
+// Sets one container to the new image and records on the Deployment what Freshet changed
+// (invariant 2). Idempotent (invariant 3): a second run finds the image set and changes nothing.
+import { ApplicationFailure } from '@temporalio/common';
+import type { ClusterClients } from '../../worker/clusters.ts';
+import {
+  annotations,
+  containerImage,
+  containerNames,
+  patchContainerImage,
+  readDeployment,
+} from './deployment.ts';
+import { containerNotFound, deploymentNotFound } from './errors.ts';
+import type { UpdateInput, UpdateResult } from './types.ts';
+
+/** Concurrent writers rarely collide twice; beyond that, let the activity's retry policy pace us. */
+const attempts = 3;
+
+export async function updateDeploymentImage(
+  clients: ClusterClients,
+  input: UpdateInput,
+): Promise<UpdateResult> {
+  const { namespace, deployment, container } = input.ref;
+  for (let i = 0; i < attempts; i++) {
+    const d = await readDeployment(clients, namespace, deployment);
+    if (!d) throw deploymentNotFound(clients.name, namespace, deployment);
+    const current = containerImage(d, container);
+    if (current === undefined) {
+      throw containerNotFound(clients.name, namespace, deployment, container, containerNames(d));
+    }
+    if (current === input.newImage)
+      return { changed: false, generation: d.metadata.generation, image: current };
+    const patched = await patchContainerImage(clients, d, container, current, input.newImage, {
+      [annotations.rolloutId]: input.rolloutId,
+      [annotations.previousImage]: input.previousImage,
+      [annotations.image]: input.newImage,
+      [annotations.changeCause]: input.changeCause,
+    });
+    if (patched !== 'moved') {
+      return { changed: true, generation: patched.metadata.generation, image: input.newImage };
+    }
+  }
+  throw ApplicationFailure.retryable(
+    `cluster ${clients.name}: ${namespace}/${deployment} container ${container} kept changing while we set ${input.newImage}`,
+    'DeploymentConflict',
+  );
+}

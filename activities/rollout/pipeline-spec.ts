@@ -1,0 +1,43 @@
+// Turns the configured pipeline into the plain, secret-free snapshot a rollout runs with.
+
+import type { Config, PipelineConfig } from '../../config/schema.ts';
+import type { PipelineSpec } from '../../workflows/rollout-messages.ts';
+import { checkSpecsFromConfig } from '../health/index.ts';
+
+const defaultCheckIntervalMs = 15_000;
+
+export function pipelineSpec(name: string, pipeline: PipelineConfig): PipelineSpec {
+  return {
+    name,
+    onNewerDigest: pipeline.onNewerDigest,
+    stages: pipeline.stages.map((s) => {
+      const intervals = s.health.checks.flatMap((c) => (c.prometheus ? [c.prometheus.interval] : []));
+      return {
+        name: s.name,
+        cluster: s.cluster,
+        targets: s.targets.map((t) => ({ ...t })),
+        waves: s.waves.map((w) => ({ ...w })),
+        rolloutTimeoutMs: s.health.rolloutTimeout,
+        soakMs: s.health.soak,
+        checkIntervalMs: intervals.length > 0 ? Math.min(...intervals) : defaultCheckIntervalMs,
+        checks: checkSpecsFromConfig(s.health.checks),
+        ...(s.approval?.required
+          ? {
+              approval: {
+                timeoutMs: s.approval.timeout,
+                ...(s.approval.approvers?.length ? { approvers: s.approval.approvers } : {}),
+              },
+            }
+          : {}),
+      };
+    }),
+  };
+}
+
+/** The registry host as image references in Deployments spell it. */
+export function registryHost(config: Config, registry: string): string {
+  const r = config.registries.find((x) => x.name === registry);
+  if (!r) throw new Error(`no registry named "${registry}"`);
+  const host = new URL(r.url).host;
+  return host === 'registry-1.docker.io' || host === 'index.docker.io' ? 'docker.io' : host;
+}

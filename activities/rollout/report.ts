@@ -1,0 +1,34 @@
+// Rollout metrics. Workflows cannot touch prom-client, so the rollout reports its milestones
+// through this activity to the worker that runs it; Prometheus sums across workers. An activity
+// may run twice after a worker crash, so a count can rarely be one too high; it is never lost.
+import type { Metrics } from '../../worker/metrics.ts';
+
+export type RolloutEvent =
+  | { kind: 'stage'; pipeline: string; stage: string; outcome: string; seconds: number }
+  | { kind: 'rollback'; pipeline: string; stage: string; reason: string }
+  | { kind: 'outcome'; pipeline: string; outcome: string; timeToProductionSeconds?: number };
+
+export function createRolloutReportActivities(metrics: Metrics) {
+  return {
+    async reportRolloutEvent(event: RolloutEvent): Promise<void> {
+      switch (event.kind) {
+        case 'stage':
+          metrics.stageDuration.observe(
+            { pipeline: event.pipeline, stage: event.stage, outcome: event.outcome },
+            event.seconds,
+          );
+          return;
+        case 'rollback':
+          metrics.rollbacks.inc({ pipeline: event.pipeline, stage: event.stage, reason: event.reason });
+          return;
+        case 'outcome':
+          metrics.rollouts.inc({ pipeline: event.pipeline, outcome: event.outcome });
+          if (event.timeToProductionSeconds !== undefined)
+            metrics.timeToProduction.observe({ pipeline: event.pipeline }, event.timeToProductionSeconds);
+          return;
+      }
+    },
+  };
+}
+
+export type RolloutReportActivities = ReturnType<typeof createRolloutReportActivities>;

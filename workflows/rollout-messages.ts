@@ -1,0 +1,192 @@
+// Types and messages of the rollout and pipeline workflows, shared by the workflows, their
+// activities, the daemon and the CLI. Everything here is plain JSON: it lands in histories,
+// so it never carries a secret.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CheckOutcome, CheckSpec } from '../activities/health/types.ts';
+import type { TargetSpec } from '../activities/kubernetes/types.ts';
+import type { WaveSpec } from './rollout-waves.ts';
+import type { Trigger } from './watch-messages.ts';
+
+export interface RolloutRequest {
+  pipeline: string;
+  image: string;
+  registry: string;
+  /** Host (and port) of the registry as Deployments name it, such as ghcr.io. */
+  registryHost: string;
+  repository: string;
+  tag: string;
+  digest: string;
+  created?: string;
+  trigger: Trigger;
+  /** When the new digest was first seen (ISO 8601); time to production counts from here. */
+  detectedAt: string;
+}
+
+export interface StageSpec {
+  name: string;
+  cluster: string;
+  targets: TargetSpec[];
+  waves: WaveSpec[];
+  rolloutTimeoutMs: number;
+  soakMs: number;
+  /** How often checks run during the soak. */
+  checkIntervalMs: number;
+  checks: CheckSpec[];
+  approval?: { timeoutMs: number; approvers?: string[] };
+}
+
+/** The pipeline as configured when the rollout was requested; a config change never alters a running rollout. */
+export interface PipelineSpec {
+  name: string;
+  onNewerDigest: 'supersede' | 'queue';
+  stages: StageSpec[];
+}
+
+export interface RolloutInput {
+  request: RolloutRequest;
+  spec: PipelineSpec;
+  /** The server knows Freshet's search attributes (the daemon checks on start). */
+  searchAttributes?: boolean;
+}
+
+export type RolloutOutcome =
+  | 'succeeded'
+  | 'rolled_back'
+  | 'rejected'
+  | 'approval_timed_out'
+  | 'aborted'
+  | 'superseded'
+  | 'failed';
+
+export type Phase =
+  | 'planning'
+  | 'awaiting-approval'
+  | 'rolling-out'
+  | 'checking'
+  | 'soaking'
+  | 'paused'
+  | 'rolling-back'
+  | 'done';
+
+export type TargetStateName =
+  | 'pending'
+  | 'skipped'
+  | 'updating'
+  | 'ready'
+  | 'failed'
+  | 'rolled_back'
+  | 'drift';
+
+export interface TargetState {
+  stage: string;
+  cluster: string;
+  namespace: string;
+  deployment: string;
+  container: string;
+  state: TargetStateName;
+  /** The image before this rollout touched it. */
+  previousImage: string;
+  /** The image the target runs as far as this rollout knows. */
+  image: string;
+  detail?: string;
+}
+
+export interface Decision {
+  stage: string;
+  decision: 'approve' | 'reject';
+  by: string;
+  comment?: string;
+  at: string;
+}
+
+export interface StageReport {
+  name: string;
+  outcome: 'succeeded' | 'rolled_back' | 'failed' | 'skipped' | 'stopped';
+  startedAt: string;
+  finishedAt?: string;
+}
+
+export interface RolloutStatus {
+  rolloutId: string;
+  pipeline: string;
+  image: string;
+  tag: string;
+  digest: string;
+  phase: Phase;
+  paused: boolean;
+  stage?: string;
+  stageIndex: number;
+  stages: number;
+  wave?: { index: number; total: number };
+  targets: TargetState[];
+  checks: CheckOutcome[];
+  approval?: { stage: string; since: string; deadline: string; approvers?: string[] };
+  decisions: Decision[];
+  /** Approval attempts that were not accepted, with why (kept so an operator can see them). */
+  refused: { by: string; reason: string; at: string }[];
+  supersededBy?: string;
+  outcome?: RolloutOutcome;
+  reason?: string;
+}
+
+export interface RolloutResult {
+  rolloutId: string;
+  outcome: RolloutOutcome;
+  reason: string;
+  request: RolloutRequest;
+  targets: TargetState[];
+  stages: StageReport[];
+  decisions: Decision[];
+}
+
+export interface ApprovalInput {
+  by: string;
+  comment?: string;
+}
+
+export interface DecisionInput extends ApprovalInput {
+  decision: 'approve' | 'reject';
+}
+
+export const approveSignal = defineSignal<[ApprovalInput]>('approve');
+export const rejectSignal = defineSignal<[ApprovalInput]>('reject');
+/** The same decision as an Update: a refused approver gets a visible error instead of silence. */
+export const decideUpdate = defineUpdate<string, [DecisionInput]>('decide');
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+export const abortSignal = defineSignal<[ApprovalInput?]>('abort');
+/** Sent by the pipeline workflow when a newer digest waits: stop at the next safe point. */
+export const supersedeSignal = defineSignal<[{ rolloutId: string; digest: string }]>('supersede');
+export const rolloutStatusQuery = defineQuery<RolloutStatus>('status');
+
+export { rolloutWorkflowId } from './watch-messages.ts';
+
+// --- The pipeline workflow: one per pipeline, it runs that pipeline's rollouts one at a time.
+
+export type PipelineRequest = RolloutInput;
+
+export interface PipelineInput {
+  pipeline: string;
+  /** Carried across continue-as-new. */
+  pending?: PipelineRequest[];
+  recent?: string[];
+}
+
+export interface PipelineStatus {
+  pipeline: string;
+  current?: { rolloutId: string; digest: string; image: string };
+  pending: { rolloutId: string; digest: string; image: string }[];
+  recent: string[];
+}
+
+export const requestRolloutSignal = defineSignal<[PipelineRequest]>('requestRollout');
+export const pipelineStatusQuery = defineQuery<PipelineStatus>('pipelineStatus');
+export const pipelineWorkflowId = (pipeline: string) => `freshet-pipeline-${pipeline}`;
+
+/** Search attributes registered on the Temporal server (see stack/layout.ts and the README). */
+export const searchAttributeNames = {
+  pipeline: 'FreshetPipeline',
+  image: 'FreshetImage',
+  stage: 'FreshetStage',
+  phase: 'FreshetPhase',
+} as const;
