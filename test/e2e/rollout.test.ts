@@ -93,7 +93,10 @@ describe('rollout: happy path', () => {
 
     const refused = await handle
       .executeUpdate(decideUpdate, { args: [{ decision: 'approve', by: 'bob' }] })
-      .then(() => undefined, (err: Error) => err);
+      .then(
+        () => undefined,
+        (err: Error) => err,
+      );
     expect((refused?.cause as Error | undefined)?.message).toBe(
       '"bob" may not decide on stage production (approvers: alice)',
     );

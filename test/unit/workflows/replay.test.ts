@@ -14,7 +14,15 @@ describe('workflow replay', () => {
   });
 
   it('has recorded histories to replay', () => {
-    expect(files).toEqual(expect.arrayContaining(['watch-rebuild.json', 'watch-pipeline.json', 'pipeline.json', 'rollout-succeeded.json', 'rollout-rolled-back.json']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'watch-rebuild.json',
+        'watch-pipeline.json',
+        'pipeline.json',
+        'rollout-succeeded.json',
+        'rollout-rolled-back.json',
+      ]),
+    );
   });
 
   it.each(files)(
