@@ -51,6 +51,11 @@ const kube = proxyActivities<KubernetesActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '20 seconds', maximumAttempts: 10 },
 });
+// One read and one patch each: a short timeout, so the work of a worker that died moves on soon.
+const kubeWrite = proxyActivities<KubernetesActivities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 20 },
+});
 const health = proxyActivities<HealthActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 3 },
@@ -262,14 +267,25 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     refresh();
     // Registered before the patch: the rollback activity is idempotent, and a patch whose
     // answer was lost must still be undone.
-    compensations.push({ target, ref, fromImage: newImageBase, toImage: planned.currentImage });
-    await kube.updateDeploymentImage({
-      ref,
-      newImage: newImageBase,
-      previousImage: planned.currentImage,
-      rolloutId,
-      changeCause: `freshet ${rolloutId}: ${request.repository}:${request.tag}@${request.digest}`,
-    });
+    const compensation = { target, ref, fromImage: newImageBase, toImage: planned.currentImage };
+    compensations.push(compensation);
+    try {
+      await kubeWrite.updateDeploymentImage({
+        ref,
+        newImage: newImageBase,
+        previousImage: planned.currentImage,
+        rolloutId,
+        changeCause: `freshet ${rolloutId}: ${request.repository}:${request.tag}@${request.digest}`,
+      });
+    } catch (err) {
+      if (err instanceof ActivityFailure && failureType(err) === 'DeploymentDrifted') {
+        // Not changed by this rollout, so not this rollout's to roll back.
+        compensations.splice(compensations.indexOf(compensation), 1);
+        target.state = 'drift';
+        target.detail = failureMessage(err);
+      }
+      throw err;
+    }
     target.image = newImageBase;
     try {
       await awaitReady(stage, ref, newImageBase);
@@ -308,7 +324,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       for (const c of [...compensations].reverse()) {
         const name = `${c.ref.namespace}/${c.ref.deployment}`;
         try {
-          const r = await kube.rollbackDeployment({
+          const r = await kubeWrite.rollbackDeployment({
             ref: c.ref,
             rolloutId,
             fromImage: c.fromImage,
@@ -484,7 +500,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       const stop = toStageStop(err, abortedBy);
       outcome = stop.outcome;
       const { problems, reverted } = await rollback(stage, compensations, stop.message, stop.reasonLabel);
-      if (compensations.length > 0 && outcome !== 'aborted') outcome = 'rolled_back';
+      if (outcome === 'rolled_back' && compensations.length === 0) outcome = 'failed';
       if (problems.length > 0) outcome = 'failed';
       reason =
         `stage ${stage.name}: ${stop.message}` +
@@ -546,8 +562,10 @@ function toStageStop(err: unknown, abortedBy: string | undefined): StageStop {
   if (isCancellation(err))
     return new StageStop('aborted', 'aborted', `aborted by ${abortedBy ?? 'cancellation'}`);
   const message = failureMessage(err);
-  const notReady = err instanceof ActivityFailure && failureType(err) === 'DeploymentNotReady';
-  return new StageStop('rolled_back', notReady ? 'not_ready' : 'error', message);
+  const type = err instanceof ActivityFailure ? failureType(err) : undefined;
+  const label =
+    type === 'DeploymentNotReady' ? 'not_ready' : type === 'DeploymentDrifted' ? 'drift' : 'error';
+  return new StageStop('rolled_back', label, message);
 }
 
 function failureType(err: ActivityFailure): string | undefined {

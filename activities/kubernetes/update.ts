@@ -29,6 +29,13 @@ export async function updateDeploymentImage(
     }
     if (current === input.newImage)
       return { changed: false, generation: d.metadata.generation, image: current };
+    // Someone changed it since the plan: theirs wins, and the stage stops (invariant 3).
+    if (current !== input.previousImage) {
+      throw ApplicationFailure.nonRetryable(
+        `${namespace}/${deployment} container ${container} now runs ${current}, not ${input.previousImage} as planned; someone else changed it, so Freshet leaves it alone`,
+        'DeploymentDrifted',
+      );
+    }
     const patched = await patchContainerImage(clients, d, container, current, input.newImage, {
       [annotations.rolloutId]: input.rolloutId,
       [annotations.previousImage]: input.previousImage,

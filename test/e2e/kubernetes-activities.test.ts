@@ -214,6 +214,18 @@ describe('updateDeploymentImage', () => {
     const d = await kube.apps.readNamespacedDeployment({ namespace, name: 'web' });
     expect(d.spec?.template.spec?.containers[0]?.image).toBe(image(good(5), 'hotfix'));
   });
+
+  it('refuses to replace an image someone changed since the plan', async () => {
+    await createDeployment('web', image(good(1)));
+    await setImageBehindFreshetsBack('web', image(good(5), 'hotfix'));
+    const drifted = await expectFailure(update('web', image(good(1)), image(good(2))));
+    expect(drifted).toMatchObject({ type: 'DeploymentDrifted', nonRetryable: true });
+    expect(drifted.message).toContain(
+      `now runs ${image(good(5), 'hotfix')}, not ${image(good(1))} as planned`,
+    );
+    const d = await kube.apps.readNamespacedDeployment({ namespace, name: 'web' });
+    expect(d.spec?.template.spec?.containers[0]?.image).toBe(image(good(5), 'hotfix'));
+  });
 });
 
 describe('awaitDeploymentReady', () => {

@@ -90,6 +90,31 @@ describe('rollout gates', () => {
     );
   });
 
+  it('leaves alone a Deployment someone changed mid-rollout and says so', async () => {
+    fx = await createRolloutFixture(stack, { stagingHealth: '{ rolloutTimeout: 5m }' });
+    const broken = await fx.push({ broken: true });
+    const hotfix = await fx.push();
+    const id = await fx.request(broken);
+    await waitFor(
+      'the canary to be patched',
+      async () => (await fx?.images(fx.staging))?.['web-1'] === broken.reference,
+    );
+    // An operator fixes the canary by hand while Freshet waits for it.
+    await fx.kube.apps.patchNamespacedDeployment({
+      namespace: fx.staging,
+      name: 'web-1',
+      body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: hotfix.reference }],
+    });
+    const result = await fx.result(id);
+    expect(result.outcome).toBe('failed');
+    expect(result.reason).toContain(`${fx.staging}/web-1 drifted to ${hotfix.reference}; left alone`);
+    expect(result.targets.find((t) => t.deployment === 'web-1')?.state).toBe('drift');
+    expect((await fx.images(fx.staging))['web-1']).toBe(hotfix.reference);
+    expect(Object.values(await fx.images(fx.production))).toEqual(
+      fx.deployments.map(() => fx?.baseline.reference),
+    );
+  });
+
   it('pause holds between waves until resume', async () => {
     fx = await createRolloutFixture(stack, { waves: '[ { count: 1 }, { count: 1 }, { percent: 100 } ]' });
     const rebuilt = await fx.push();
