@@ -197,7 +197,20 @@ const wave = z
 const httpCheck = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
   expectStatus: z.int().min(100).max(599).default(200),
-  bodyMatch: z.string().optional(),
+  bodyMatch: z
+    .string()
+    .refine(
+      (pattern) => {
+        try {
+          new RegExp(pattern);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { error: 'not a valid regular expression' },
+    )
+    .optional(),
   timeout: duration.default(5_000),
 });
 

@@ -8,36 +8,53 @@ const queryNameLimit = 60;
 
 /** Every check gets a name a person can find in a report: its own, or one built from what it checks. */
 export function checkSpecsFromConfig(checks: CheckConfig[]): CheckSpec[] {
-  return checks.map((check): CheckSpec => {
-    if (check.http) {
-      const { url, expectStatus, bodyMatch, timeout } = check.http;
-      return {
-        kind: 'http',
-        http: {
-          name: check.name ?? `http ${hostAndPath(url)}`,
-          url,
-          expectStatus,
-          ...(bodyMatch === undefined ? {} : { bodyMatch }),
-          timeoutMs: timeout,
-        },
-      };
-    }
-    if (check.prometheus) {
-      const { url, query, max, min } = check.prometheus;
-      return {
-        kind: 'prometheus',
-        prometheus: {
-          name: check.name ?? `prometheus ${shorten(query.replace(/\s+/g, ' ').trim(), queryNameLimit)}`,
-          url,
-          query,
-          ...(max === undefined ? {} : { max }),
-          ...(min === undefined ? {} : { min }),
-        },
-      };
-    }
-    // The config schema rejects this; reaching it means the config skipped validation.
-    throw new TypeError(`check ${check.name ?? '(unnamed)'} is neither http nor prometheus`);
+  return uniqueNames(checks.map(toSpec));
+}
+
+/** Status and reports key checks by name, so two generated names that collide get a number. */
+function uniqueNames(specs: CheckSpec[]): CheckSpec[] {
+  const seen = new Map<string, number>();
+  return specs.map((spec) => {
+    const body = spec.kind === 'http' ? spec.http : spec.prometheus;
+    const n = (seen.get(body.name) ?? 0) + 1;
+    seen.set(body.name, n);
+    if (n === 1) return spec;
+    const name = `${body.name} #${n}`;
+    return spec.kind === 'http'
+      ? { kind: 'http', http: { ...spec.http, name } }
+      : { kind: 'prometheus', prometheus: { ...spec.prometheus, name } };
   });
+}
+
+function toSpec(check: CheckConfig): CheckSpec {
+  if (check.http) {
+    const { url, expectStatus, bodyMatch, timeout } = check.http;
+    return {
+      kind: 'http',
+      http: {
+        name: check.name ?? `http ${hostAndPath(url)}`,
+        url,
+        expectStatus,
+        ...(bodyMatch === undefined ? {} : { bodyMatch }),
+        timeoutMs: timeout,
+      },
+    };
+  }
+  if (check.prometheus) {
+    const { url, query, max, min } = check.prometheus;
+    return {
+      kind: 'prometheus',
+      prometheus: {
+        name: check.name ?? `prometheus ${shorten(query.replace(/\s+/g, ' ').trim(), queryNameLimit)}`,
+        url,
+        query,
+        ...(max === undefined ? {} : { max }),
+        ...(min === undefined ? {} : { min }),
+      },
+    };
+  }
+  // The config schema rejects this; reaching it means the config skipped validation.
+  throw new TypeError(`check ${check.name ?? '(unnamed)'} is neither http nor prometheus`);
 }
 
 /** Host and path only: a URL's credentials and query may hold secrets, and names are shown everywhere. */

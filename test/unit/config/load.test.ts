@@ -119,6 +119,21 @@ describe('config loading', () => {
     expect(broken[0]?.message).toMatch(/not a valid regular expression/);
   });
 
+  it('rejects an HTTP check whose bodyMatch is not a regular expression', () => {
+    const found = problems(
+      base.replace(
+        'targets: [',
+        () => 'health: { checks: [ { http: { url: "http://web/healthz", bodyMatch: "(ok" } } ] }\n        targets: [',
+      ),
+    );
+    expect(found).toMatchObject([
+      {
+        path: 'pipelines.web.stages[0].health.checks[0].http.bodyMatch',
+        message: expect.stringMatching(/not a valid regular expression/),
+      },
+    ]);
+  });
+
   it('asks for exactly one secret reference and never a literal password', () => {
     const literal = problems(
       base.replace(

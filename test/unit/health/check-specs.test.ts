@@ -67,4 +67,17 @@ describe('checkSpecsFromConfig', () => {
   it('rejects a check that is neither http nor prometheus (the schema already does)', () => {
     expect(() => checkSpecsFromConfig([{ name: 'empty' }])).toThrow(/neither http nor prometheus/);
   });
+
+  it('numbers checks whose names would collide, so status keeps each one', () => {
+    const specs = checkSpecsFromConfig([
+      { http: { url: 'http://web/healthz', expectStatus: 200, timeout: 1_000 } },
+      { http: { url: 'http://web/healthz', expectStatus: 204, timeout: 1_000 } },
+      { name: 'http web/healthz', prometheus: { ...prometheus, query: 'up', min: 1 } },
+    ]);
+    expect(specs.map((s) => (s.kind === 'http' ? s.http.name : s.prometheus.name))).toEqual([
+      'http web/healthz',
+      'http web/healthz #2',
+      'http web/healthz #3',
+    ]);
+  });
 });

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import {
+  rolloutCurrentDetails,
+  rolloutStaticDetails,
+  rolloutSummary,
+} from '../../../workflows/rollout-details.ts';
+import type { RolloutRequest, RolloutStatus } from '../../../workflows/rollout-messages.ts';
+
+const request: RolloutRequest = {
+  pipeline: 'web',
+  image: 'web',
+  registry: 'local',
+  registryHost: '127.0.0.1:5000',
+  repository: 'acme/web',
+  tag: '1.4',
+  digest: `sha256:${'ab'.repeat(32)}`,
+  trigger: 'webhook',
+  detectedAt: '2026-11-29T10:00:00.000Z',
+};
+
+const status = (over: Partial<RolloutStatus> = {}): RolloutStatus => ({
+  rolloutId: 'freshet-rollout-web-web-abab',
+  pipeline: 'web',
+  image: 'web',
+  tag: '1.4',
+  digest: request.digest,
+  phase: 'rolling-out',
+  paused: false,
+  stage: 'staging',
+  stageIndex: 0,
+  stages: 2,
+  targets: [],
+  checks: [],
+  decisions: [],
+  refused: [],
+  ...over,
+});
+
+describe('rollout summary and details', () => {
+  it('summarises image, short digest and pipeline on one line within 200 bytes', () => {
+    expect(rolloutSummary(request)).toBe('acme/web:1.4 @abababababab → web');
+    const long = rolloutSummary({ ...request, repository: `acme/${'x'.repeat(300)}` });
+    expect(long.length).toBe(200);
+    expect(long.endsWith('...')).toBe(true);
+  });
+
+  it('puts the full digest, the stages and the trigger in the static details', () => {
+    const text = rolloutStaticDetails(request, ['staging', 'production']);
+    expect(text).toContain(`**Digest** \`${request.digest}\``);
+    expect(text).toContain('staging → production');
+    expect(text).toContain('webhook, detected 2026-11-29T10:00:00.000Z');
+  });
+
+  it('says how to approve while an approval waits', () => {
+    const text = rolloutCurrentDetails(
+      status({
+        phase: 'awaiting-approval',
+        stage: 'production',
+        stageIndex: 1,
+        approval: {
+          stage: 'production',
+          since: 'a',
+          deadline: '2026-11-30T10:00:00.000Z',
+          approvers: ['alice'],
+        },
+      }),
+    );
+    expect(text).toContain('stage 2/2 **production**');
+    expect(text).toContain(
+      '**Waiting for approval** of stage **production** until 2026-11-30T10:00:00.000Z. Approvers: alice.',
+    );
+    expect(text).toContain('Signal `approve` with `{"by": "your-name", "comment": "why"}`');
+    expect(text).toContain('freshet approve freshet-rollout-web-web-abab --by your-name');
+  });
+
+  it('lists targets and failing checks, and escapes table separators', () => {
+    const text = rolloutCurrentDetails(
+      status({
+        wave: { index: 0, total: 2 },
+        targets: [
+          {
+            stage: 'staging',
+            cluster: 'c',
+            namespace: 'web',
+            deployment: 'api',
+            container: 'api',
+            state: 'failed',
+            previousImage: 'a',
+            image: 'b',
+            detail: 'not ready | ImagePullBackOff',
+          },
+        ],
+        checks: [
+          { name: 'up', kind: 'http', ok: true, detail: 'ok', at: 'x' },
+          { name: 'errors', kind: 'prometheus', ok: false, detail: 'rate = 0.2 > max 0.01', at: 'x' },
+        ],
+      }),
+    );
+    expect(text).toContain(', wave 1/2');
+    expect(text).toContain('| staging | web/api | failed | not ready / ImagePullBackOff |');
+    expect(text).toContain('Checks: 1/2 passing — failing: errors (rate = 0.2 > max 0.01)');
+    expect(text).not.toContain('Waiting for approval');
+  });
+
+  it('shows the outcome once finished', () => {
+    const text = rolloutCurrentDetails(
+      status({ phase: 'done', outcome: 'rolled_back', reason: 'stage staging: x' }),
+    );
+    expect(text).toContain('### Finished: rolled_back');
+    expect(text).toContain('> stage staging: x');
+  });
+});
