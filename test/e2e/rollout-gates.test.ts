@@ -90,6 +90,23 @@ describe('rollout gates', () => {
     );
   });
 
+  it('cancelling the workflow (as from the UI) works like abort', async () => {
+    fx = await createRolloutFixture(stack, { stagingHealth: '{ rolloutTimeout: 5m }' });
+    const broken = await fx.push({ broken: true });
+    const id = await fx.request(broken);
+    await waitFor(
+      'the canary to be patched',
+      async () => (await fx?.images(fx.staging))?.['web-1'] === broken.reference,
+    );
+    await fx.client.workflow.getHandle(id).cancel();
+    const result = await fx.result(id);
+    expect(result.outcome).toBe('aborted');
+    expect(result.reason).toBe('stage staging: aborted by cancellation; rolled back 1 Deployment');
+    expect(Object.values(await fx.images(fx.staging))).toEqual(
+      fx.deployments.map(() => fx?.baseline.reference),
+    );
+  });
+
   it('leaves alone a Deployment someone changed mid-rollout and says so', async () => {
     fx = await createRolloutFixture(stack, { stagingHealth: '{ rolloutTimeout: 5m }' });
     const broken = await fx.push({ broken: true });
