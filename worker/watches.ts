@@ -49,7 +49,7 @@ export interface ReconcileResult {
 export async function reconcileWatches(
   client: Client,
   config: Config,
-  options: { batchWindowMs?: number } = {},
+  options: { batchWindowMs?: number; maxHistoryEvents?: number } = {},
 ): Promise<ReconcileResult> {
   const groups = watchGroups(config);
   const result: ReconcileResult = { started: [], configured: [], stopped: [] };
@@ -59,6 +59,7 @@ export async function reconcileWatches(
       group,
       images,
       ...(options.batchWindowMs ? { batchWindowMs: options.batchWindowMs } : {}),
+      ...(options.maxHistoryEvents ? { maxHistoryEvents: options.maxHistoryEvents } : {}),
     };
     const wasRunning = await client.workflow
       .getHandle(workflowId)

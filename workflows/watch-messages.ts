@@ -47,6 +47,8 @@ export interface WatchInput {
   images: WatchedImage[];
   /** Carried across continue-as-new. */
   state?: Record<string, ImageState>;
+  /** Cycles so far, carried across continue-as-new so the count only grows. */
+  cycles?: number;
   /** Images due within this window of each other are checked in one cycle. */
   batchWindowMs?: number;
   /** Continue as new after this many history events (the server may suggest it sooner). */

@@ -59,7 +59,7 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
   const maxHistoryEvents = input.maxHistoryEvents ?? 2_000;
   let images = input.images;
   const state: Record<string, ImageState> = { ...(input.state ?? {}) };
-  let cycles = 0;
+  let cycles = input.cycles ?? 0;
   let stopped = false;
   /** Images a checkNow asked for, with whether a webhook asked. */
   const forced = new Map<string, Trigger>();
@@ -132,7 +132,7 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
         bases: [],
         failures: due.map((img) => ({
           name: img.name,
-          error: `check failed: ${err instanceof Error ? err.message : String(err)}`,
+          error: `check failed: ${innermostMessage(err)}`,
         })),
       }),
     );
@@ -142,7 +142,7 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
     // A pending checkNow is not part of the carried state: check it first, then continue as new.
     if (long && forced.size === 0) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof watchWorkflow>({ ...input, images, state });
+      await continueAsNew<typeof watchWorkflow>({ ...input, images, state, cycles });
     }
   }
 
@@ -252,4 +252,15 @@ async function startLegacyRollout(img: WatchedImage, latest: DigestRecord, trigg
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
+}
+
+/** An activity failure's own message is generic ("Activity task timed out"); its causes say why. */
+function innermostMessage(err: unknown): string {
+  const messages: string[] = [];
+  let e: unknown = err;
+  while (e instanceof Error) {
+    if (e.message) messages.push(e.message);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return messages.length > 0 ? messages.join(': ') : String(err);
 }

@@ -33,28 +33,39 @@ export function createWatchActivities(deps: WatchActivityDeps): WatchActivities 
     async checkImages({ requests }) {
       const result: CheckResult = { changes: [], bases: [], failures: [] };
       const baseChecks = new Map<string, string | undefined>();
-      await Promise.all(
-        requests.map(async (req) => {
-          try {
-            const change = await checkImage(deps, req);
-            if (change) result.changes.push(change);
-            const baseName = change ? change.baseName : req.baseName;
-            if (baseName && !baseChecks.has(baseName)) baseChecks.set(baseName, req.knownBaseDigest);
-          } catch (err) {
-            const error = err instanceof Error ? err.message : String(err);
-            result.failures.push({ name: req.image.name, error });
-            deps.onCheckFailure?.(req.image.registry, req.image.name, error);
-          }
-          heartbeat();
-        }),
-      );
-      await Promise.all(
-        [...baseChecks].map(async ([name, known]) => {
-          const latest = await resolveBase(deps, name, known).catch(() => undefined);
-          if (latest && latest !== known) result.bases.push({ name, latestDigest: latest });
-        }),
-      );
+      // Alive while requests are in flight: a slow registry must end in its own per-request
+      // timeout (a per-image error), not in a heartbeat timeout that fails every image.
+      const beat = setInterval(() => heartbeat(), 5_000);
+      try {
+        await checkAll();
+      } finally {
+        clearInterval(beat);
+      }
       return result;
+
+      async function checkAll() {
+        await Promise.all(
+          requests.map(async (req) => {
+            try {
+              const change = await checkImage(deps, req);
+              if (change) result.changes.push(change);
+              const baseName = change ? change.baseName : req.baseName;
+              if (baseName && !baseChecks.has(baseName)) baseChecks.set(baseName, req.knownBaseDigest);
+            } catch (err) {
+              const error = err instanceof Error ? err.message : String(err);
+              result.failures.push({ name: req.image.name, error });
+              deps.onCheckFailure?.(req.image.registry, req.image.name, error);
+            }
+            heartbeat();
+          }),
+        );
+        await Promise.all(
+          [...baseChecks].map(async ([name, known]) => {
+            const latest = await resolveBase(deps, name, known).catch(() => undefined);
+            if (latest && latest !== known) result.bases.push({ name, latestDigest: latest });
+          }),
+        );
+      }
     },
   };
 }
