@@ -17,6 +17,7 @@ import { type HttpServer, startHttpServer } from './http.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { buildRegistryClients, registryHostIndex } from './registries.ts';
 import { countPendingApprovals, hasSearchAttributes } from './rollouts.ts';
+import { temporalConnectionOptions } from './temporal-connection.ts';
 import { dispatchHints, reconcileWatches, watchStatuses } from './watches.ts';
 import { type LogSink, silentLogSink } from './webhooks/types.ts';
 
@@ -32,6 +33,12 @@ export interface DaemonOptions {
   /** Pre-bundled workflow code, to skip bundling on start. */
   workflowBundlePath?: string;
   batchWindowMs?: number;
+  /** Watches continue as new after this many events (tests lower it). */
+  maxHistoryEvents?: number;
+  /** How long in-flight activities get to finish on shutdown; default 10 s. */
+  shutdownGraceMs?: number;
+  /** The Temporal SDK's own Prometheus endpoint, appended to /metrics. */
+  sdkMetricsUrl?: string;
 }
 
 export interface Daemon {
@@ -49,11 +56,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const registries = buildRegistryClients(config, metrics);
   const clusters = buildClusterClients(config);
   const temporal = config.temporal;
-  const apiKey =
-    temporal.apiKeyEnv || temporal.apiKeyFile
-      ? resolveSecret({ env: temporal.apiKeyEnv, file: temporal.apiKeyFile }, 'temporal.apiKey')
-      : undefined;
-  const connectionOptions = { address: temporal.address, ...(apiKey ? { apiKey, tls: true } : {}) };
+  const connectionOptions = temporalConnectionOptions(config);
   const nativeConnection = await NativeConnection.connect(connectionOptions);
   const connection = await Connection.connect(connectionOptions);
   const client = new Client({ connection, namespace: temporal.namespace });
@@ -87,7 +90,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...createHealthActivities(),
       ...createRolloutReportActivities(metrics),
     },
-    shutdownGraceTime: '10 seconds',
+    shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
   });
   const running = worker.run();
 
@@ -125,11 +128,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const [host = '0.0.0.0', port = '9464'] = splitHostPort(options.listen ?? config.metrics.listen);
   let http: HttpServer | undefined;
   try {
-    await reconcileWatches(
-      client,
-      config,
-      options.batchWindowMs ? { batchWindowMs: options.batchWindowMs } : {},
-    );
+    await reconcileWatches(client, config, {
+      ...(options.batchWindowMs ? { batchWindowMs: options.batchWindowMs } : {}),
+      ...(options.maxHistoryEvents ? { maxHistoryEvents: options.maxHistoryEvents } : {}),
+    });
     http = await startHttpServer({
       host,
       port: Number(port),
@@ -137,7 +139,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       routes: {
         metrics: async () => ({
           contentType: metrics.registry.contentType,
-          body: await metrics.registry.metrics(),
+          body: (await metrics.registry.metrics()) + (await sdkMetrics(options.sdkMetricsUrl)),
         }),
         healthz: async () => true,
         readyz: async () => {
@@ -197,4 +199,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 function splitHostPort(listen: string): [string, string] {
   const at = listen.lastIndexOf(':');
   return [listen.slice(0, at).replace(/^\[|\]$/g, ''), listen.slice(at + 1)];
+}
+
+/** The SDK's metrics (Core's own exporter), so one scrape gets both; empty when unavailable. */
+async function sdkMetrics(url: string | undefined): Promise<string> {
+  if (!url) return '';
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    return res.ok ? `\n${await res.text()}` : '';
+  } catch {
+    return '';
+  }
 }

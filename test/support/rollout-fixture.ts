@@ -45,6 +45,9 @@ export interface RolloutFixture {
   deployments: string[];
   baseline: PushedImage;
   config: Config;
+  /** The config as YAML with ${VAR} references, and the variables it needs (for a CLI child). */
+  yaml: string;
+  env: Record<string, string>;
   kube: Kube;
   client: Client;
   /** Undefined with startDaemon: false. */
@@ -85,9 +88,13 @@ export async function createRolloutFixture(
       await kube.apps.createNamespacedDeployment({ namespace: ns, body: manifest });
     }
   }
-  const config = stackConfig(
-    stack,
-    `
+  const env = {
+    REGISTRY_URL: stack.registry.url,
+    KUBECONFIG_PATH: stack.kubernetes.kubeconfig,
+    TEMPORAL_ADDRESS: stack.temporal.address,
+    TASK_QUEUE: `freshet-test-${s}`,
+  };
+  const yaml = `
 temporal: { address: "\${TEMPORAL_ADDRESS}", taskQueue: "\${TASK_QUEUE}" }
 registries: [ { name: reg-${s}, url: "\${REGISTRY_URL}" } ]
 clusters: { local: { kubeconfig: "\${KUBECONFIG_PATH}", context: freshet } }
@@ -108,12 +115,16 @@ pipelines:
         targets: [ ${deployments.map((d) => `{ namespace: ${production}, deployment: ${d} }`).join(', ')} ]
         waves: [ { percent: 100, maxParallel: 2 } ]
         health: { rolloutTimeout: 60s }
-`,
+`;
+  const config = stackConfig(stack, yaml, env);
+  await waitFor(
+    'the baseline Deployments to be available',
+    async () => {
+      for (const ns of [staging, production]) if (!(await allComplete(ns))) return false;
+      return true;
+    },
+    { timeoutMs: 90_000 },
   );
-  await waitFor('the baseline Deployments to be available', async () => {
-    for (const ns of [staging, production]) if (!(await allComplete(ns))) return false;
-    return true;
-  });
   const daemon =
     opts.startDaemon === false ? (undefined as unknown as Daemon) : await startTestDaemon(config);
   const connection = await Connection.connect({ address: stack.temporal.address });
@@ -145,6 +156,8 @@ pipelines:
     deployments,
     baseline,
     config,
+    yaml,
+    env,
     kube,
     client,
     daemon,

@@ -1,0 +1,218 @@
+#!/usr/bin/env node
+// The `freshet` command line: the daemon and the operator commands around it.
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../../config/duration.ts';
+import { ConfigError, loadConfigFile } from '../../config/load.ts';
+import { configPath, loadConfig, withClient } from './context.ts';
+import { freshnessCommand } from './freshness.ts';
+import { CliError } from './output.ts';
+import { controlCommand, decideCommand, rolloutCommand, statusCommand } from './rollouts.ts';
+import { startCommand } from './start.ts';
+
+const configHelp = '  -c, --config FILE   the config (default: $FRESHET_CONFIG, else ./freshet.yaml)';
+
+const help: Record<string, string> = {
+  main: `Usage: freshet COMMAND [options]
+
+Rolls rebuilt container images out through Kubernetes stages, durably, on Temporal.
+
+Commands:
+  start             run the daemon (worker, watches, HTTP: /metrics /healthz /readyz /webhooks)
+  validate-config   check a config file and explain every problem
+  status            running rollouts and pending approvals
+  approve, reject   decide on a rollout waiting for approval
+  pause, resume     hold a rollout at its next safe point, or let it go on
+  abort             stop a rollout and roll its current stage back
+  rollout           roll out an image now (the newest build the watch saw, or --digest)
+  freshness         every target: what it runs, the newest build, how long it is behind
+
+Run "freshet COMMAND --help" for a command's options. Exit codes: 0 done, 1 failed or
+refused, 2 wrong usage.`,
+  start: `Usage: freshet start [--config FILE] [--listen HOST:PORT] [--grace 30s] [--log-level L] [--pretty|--json-logs]
+
+Runs the daemon: connects to Temporal (address, namespace, TLS, mTLS or API key from the
+config), runs the worker for the watch, pipeline and rollout workflows, starts or updates the
+watch workflows to match the config, and serves /metrics (Freshet's and the Temporal SDK's),
+/healthz, /readyz and /webhooks/<source>. SIGTERM or SIGINT stops polling, gives running
+activities the grace time, and exits 0.
+
+${configHelp}
+  --listen HOST:PORT  overrides metrics.listen (default 0.0.0.0:9464)
+  --grace DURATION    how long running activities get on shutdown (default 30s)
+  --log-level LEVEL   trace, debug, info, warn or error (default: log.level in the config)
+  --pretty            readable log lines (default on a terminal); --json-logs forces JSON`,
+  'validate-config': `Usage: freshet validate-config FILE [--check-secrets]
+
+Checks the config file. Prints every problem with its path and line and exits 1, or prints a
+summary and exits 0.
+
+  --check-secrets   also check that every …Env variable is set and every …File exists`,
+  status: `Usage: freshet status [--config FILE] [--json]
+
+Lists the running rollouts of this config's task queue: phase, stage, wave and what each one
+waits for.
+
+${configHelp}
+  --json              machine-readable output`,
+  approve: `Usage: freshet approve ROLLOUT --by NAME [--comment TEXT] [--config FILE]
+
+Approves the stage a rollout waits on. ROLLOUT is the workflow id or any unique part of it
+(see freshet status). Refused (exit 1) when NAME is not among the stage's approvers or
+nothing waits for approval.
+
+${configHelp}`,
+  reject: `Usage: freshet reject ROLLOUT --by NAME [--comment TEXT] [--config FILE]
+
+Rejects the stage a rollout waits on: the rollout ends "rejected" and nothing more changes.
+
+${configHelp}`,
+  pause: `Usage: freshet pause ROLLOUT [--config FILE]
+
+Holds the rollout before its next wave or check.
+
+${configHelp}`,
+  resume: `Usage: freshet resume ROLLOUT [--config FILE]
+
+Lets a paused rollout go on.
+
+${configHelp}`,
+  abort: `Usage: freshet abort ROLLOUT [--by NAME] [--config FILE]
+
+Stops the rollout now and rolls back what its current stage changed.
+
+${configHelp}`,
+  rollout: `Usage: freshet rollout IMAGE [--digest sha256:…] [--tag TAG] [--config FILE]
+
+Rolls IMAGE (its name in the config) out through its pipeline now: the newest build its watch
+saw, or the given digest. A rollout of the same digest runs once.
+
+${configHelp}`,
+  freshness: `Usage: freshet freshness [--config FILE] [--json]
+
+Every pipeline target with the digest it runs, the newest digest, how long it has been behind,
+and whether its base image has moved on.
+
+${configHelp}
+  --json              machine-readable output`,
+};
+
+const options = {
+  config: { type: 'string', short: 'c' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  by: { type: 'string' },
+  comment: { type: 'string' },
+  digest: { type: 'string' },
+  tag: { type: 'string' },
+  listen: { type: 'string' },
+  grace: { type: 'string' },
+  'log-level': { type: 'string' },
+  pretty: { type: 'boolean' },
+  'json-logs': { type: 'boolean' },
+  'check-secrets': { type: 'boolean' },
+} as const;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    console.log(help.main);
+    return command ? 0 : 2;
+  }
+  if (!(command in help) || command === 'main') {
+    console.error(`freshet: unknown command "${command}"\n\n${help.main}`);
+    return 2;
+  }
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    console.error(`freshet ${command}: ${(err as Error).message}\n\n${help[command]}`);
+    return 2;
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help) {
+    console.log(help[command]);
+    return 0;
+  }
+  const need = (value: string | undefined, what: string): string => {
+    if (!value) throw new CliError(`freshet ${command}: ${what}\n\n${help[command]}`, 2);
+    return value;
+  };
+  const print = (text: string) => {
+    console.log(text);
+    return 0;
+  };
+
+  switch (command) {
+    case 'start': {
+      const path = configPath(v.config);
+      const graceMs = v.grace ? parseDuration(v.grace) : 30_000;
+      if (graceMs === undefined)
+        throw new CliError(`--grace: expected a duration such as 30s, not "${v.grace}"`, 2);
+      return startCommand({
+        config: loadConfig(path),
+        configPath: path,
+        graceMs,
+        ...(v.listen ? { listen: v.listen } : {}),
+        ...(v['log-level'] ? { logLevel: v['log-level'] } : {}),
+        ...(v.pretty ? { pretty: true } : v['json-logs'] ? { pretty: false } : {}),
+      });
+    }
+    case 'validate-config': {
+      const file = need(positionals[0] ?? v.config, 'which file? freshet validate-config FILE');
+      try {
+        const config = loadConfigFile(file, { checkSecrets: Boolean(v['check-secrets']) });
+        return print(
+          `${file}: OK (${config.registries.length} registries, ${Object.keys(config.clusters).length} clusters, ` +
+            `${config.images.length} images, ${Object.keys(config.pipelines).length} pipelines)`,
+        );
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          console.error(err.message);
+          return 1;
+        }
+        throw err;
+      }
+    }
+    case 'status':
+    case 'freshness': {
+      const config = loadConfig(v.config);
+      const run = command === 'status' ? statusCommand : freshnessCommand;
+      return print(await withClient(config, (client) => run(client, config, Boolean(v.json))));
+    }
+    case 'approve':
+    case 'reject': {
+      const rollout = need(positionals[0], 'which rollout? (freshet status lists them)');
+      const by = need(v.by, 'say who decides: --by NAME');
+      const config = loadConfig(v.config);
+      return print(
+        await withClient(config, (c) => decideCommand(c, config, command, rollout, by, v.comment)),
+      );
+    }
+    case 'pause':
+    case 'resume':
+    case 'abort': {
+      const rollout = need(positionals[0], 'which rollout? (freshet status lists them)');
+      const config = loadConfig(v.config);
+      return print(await withClient(config, (c) => controlCommand(c, config, command, rollout, v.by)));
+    }
+    case 'rollout': {
+      const image = need(positionals[0], 'which image? (its name in the config)');
+      const config = loadConfig(v.config);
+      return print(await withClient(config, (c) => rolloutCommand(c, config, image, v.digest, v.tag)));
+    }
+  }
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof CliError) {
+      console.error(err.message);
+      process.exit(err.exitCode);
+    }
+    console.error(`freshet: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,143 @@
+// Operator commands on rollouts: status, approve, reject, pause, resume, abort and a manual
+// rollout. All of them talk to Temporal only; the daemon's workers do the work.
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { requestRollout } from '../../activities/rollout/request.ts';
+import type { Config } from '../../config/schema.ts';
+import {
+  abortSignal,
+  decideUpdate,
+  pauseSignal,
+  type RolloutStatus,
+  resumeSignal,
+} from '../../workflows/rollout-messages.ts';
+import { activeRollouts, hasSearchAttributes } from '../rollouts.ts';
+import { watchStatuses } from '../watches.ts';
+import { CliError, shortDigest, table } from './output.ts';
+
+export async function statusCommand(client: Client, config: Config, json: boolean): Promise<string> {
+  const rollouts = await activeRollouts(client, config.temporal.taskQueue);
+  if (json) return JSON.stringify(rollouts, null, 2);
+  if (rollouts.length === 0) return 'No rollouts are running.';
+  const rows = rollouts.map((r) => [
+    r.rolloutId,
+    r.pipeline,
+    `${r.image}:${r.tag}@${shortDigest(r.digest)}`,
+    r.paused ? `${r.phase} (paused)` : r.phase,
+    r.stage ? `${r.stage} (${r.stageIndex + 1}/${r.stages})` : undefined,
+    r.wave ? `${r.wave.index + 1}/${r.wave.total}` : undefined,
+    waitingFor(r),
+  ]);
+  const pending = rollouts.filter((r) => r.phase === 'awaiting-approval').length;
+  return [
+    table(['ROLLOUT', 'PIPELINE', 'IMAGE', 'PHASE', 'STAGE', 'WAVE', 'WAITING FOR'], rows),
+    '',
+    `${rollouts.length} running, ${pending} awaiting approval${pending ? ' (freshet approve ROLLOUT --by NAME)' : ''}`,
+  ].join('\n');
+}
+
+function waitingFor(r: RolloutStatus): string | undefined {
+  if (r.approval) {
+    const who = r.approval.approvers?.length ? r.approval.approvers.join('|') : 'anyone';
+    return `approval by ${who} until ${r.approval.deadline}`;
+  }
+  const updating = r.targets.filter((t) => t.state === 'updating');
+  return updating.length ? updating.map((t) => `${t.namespace}/${t.deployment}`).join(', ') : undefined;
+}
+
+/** Accepts a full workflow id, or any unique part of a running rollout's id. */
+export async function resolveRolloutId(client: Client, config: Config, given: string): Promise<string> {
+  if (given.startsWith('freshet-rollout-')) return given;
+  const ids = (await activeRollouts(client, config.temporal.taskQueue)).map((r) => r.rolloutId);
+  const matches = ids.filter((id) => id.includes(given));
+  if (matches.length === 1 && matches[0]) return matches[0];
+  if (matches.length === 0)
+    throw new CliError(`no running rollout matches "${given}" (freshet status lists them)`);
+  throw new CliError(`"${given}" matches ${matches.length} rollouts: ${matches.join(', ')}`);
+}
+
+export async function decideCommand(
+  client: Client,
+  config: Config,
+  decision: 'approve' | 'reject',
+  rollout: string,
+  by: string,
+  comment: string | undefined,
+): Promise<string> {
+  const id = await resolveRolloutId(client, config, rollout);
+  try {
+    return await client.workflow.getHandle(id).executeUpdate(decideUpdate, {
+      args: [{ decision, by, ...(comment ? { comment } : {}) }],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      throw new CliError(`refused: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+    }
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`no rollout ${id}`);
+    throw err;
+  }
+}
+
+export async function controlCommand(
+  client: Client,
+  config: Config,
+  action: 'pause' | 'resume' | 'abort',
+  rollout: string,
+  by: string | undefined,
+): Promise<string> {
+  const id = await resolveRolloutId(client, config, rollout);
+  const handle = client.workflow.getHandle(id);
+  try {
+    if (action === 'pause') await handle.signal(pauseSignal);
+    else if (action === 'resume') await handle.signal(resumeSignal);
+    else await handle.signal(abortSignal, by ? { by } : undefined);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`no running rollout ${id}`);
+    throw err;
+  }
+  return `${action} sent to ${id}`;
+}
+
+export async function rolloutCommand(
+  client: Client,
+  config: Config,
+  imageName: string,
+  digest: string | undefined,
+  tag: string | undefined,
+): Promise<string> {
+  const image = config.images.find((i) => i.name === imageName);
+  if (!image) {
+    throw new CliError(
+      `no image named "${imageName}" (images: ${config.images.map((i) => i.name).join(', ') || 'none'})`,
+    );
+  }
+  if (!image.pipeline) throw new CliError(`image ${imageName} has no pipeline to roll out through`);
+  const state = (await watchStatuses(client, config))
+    .flatMap((s) => s.images)
+    .find((i) => i.image.name === imageName)?.state;
+  const chosenDigest = digest ?? state?.latest?.digest;
+  if (!chosenDigest) {
+    throw new CliError(
+      `the watch has not seen ${imageName} yet; pass --digest sha256:… to roll out a given build`,
+    );
+  }
+  if (!/^sha256:[a-f0-9]{64}$/.test(chosenDigest)) throw new CliError(`not a digest: ${chosenDigest}`, 2);
+  const chosenTag = tag ?? state?.latest?.tag ?? image.track.tag;
+  if (!chosenTag)
+    throw new CliError('pass --tag: the image follows a version policy and no tag is known yet', 2);
+  const { rolloutId } = await requestRollout(
+    { client, config, searchAttributes: await hasSearchAttributes(client, config.temporal.namespace) },
+    {
+      pipeline: image.pipeline,
+      image: image.name,
+      registry: image.registry,
+      repository: image.repository,
+      tag: chosenTag,
+      digest: chosenDigest,
+      trigger: 'manual',
+      detectedAt:
+        state?.latest?.digest === chosenDigest ? state.latest.firstSeenAt : new Date().toISOString(),
+    },
+  );
+  return `requested ${rolloutId} (${image.repository}:${chosenTag}@${shortDigest(chosenDigest)} through pipeline ${image.pipeline})`;
+}
