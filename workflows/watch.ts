@@ -46,7 +46,7 @@ const { requestRollout } = proxyActivities<RolloutRequestActivities>({
   retry: {
     initialInterval: '1 second',
     maximumInterval: '1 minute',
-    nonRetryableErrorTypes: ['UnknownPipeline'],
+    nonRetryableErrorTypes: ['UnknownPipeline', 'PipelineOwnedElsewhere'],
   },
 });
 

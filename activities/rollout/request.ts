@@ -39,6 +39,20 @@ export async function requestRollout(
     searchAttributes: ctx.searchAttributes,
   };
   const workflowId = pipelineWorkflowId(ask.pipeline);
+  // Another Freshet (another task queue) in this namespace with a pipeline of the same name would
+  // take the request and never run it here.
+  const running = await ctx.client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .then((d) => (d.status.name === 'RUNNING' ? d.taskQueue : undefined))
+    .catch(() => undefined);
+  if (running && running !== ctx.config.temporal.taskQueue) {
+    throw ApplicationFailure.nonRetryable(
+      `pipeline workflow ${workflowId} runs on task queue "${running}", not "${ctx.config.temporal.taskQueue}": ` +
+        'another Freshet in this Temporal namespace has a pipeline of the same name; rename one, or give each its own namespace',
+      'PipelineOwnedElsewhere',
+    );
+  }
   await ctx.client.workflow.signalWithStart('pipelineWorkflow', {
     workflowId,
     taskQueue: ctx.config.temporal.taskQueue,

@@ -28,14 +28,22 @@ temporal: { address: "\${TEMPORAL_ADDRESS}", taskQueue: "\${TASK_QUEUE}" }
 registries: [ { name: ${registry}, url: "\${REGISTRY_URL}" } ]
 clusters: { local: { kubeconfig: "\${KUBECONFIG_PATH}", context: freshet } }
 images:
-  - { name: ${image}, registry: ${registry}, repository: ${repository}, track: { tag: "1.4" }, pipeline: web, interval: 1s }
+  - { name: ${image}, registry: ${registry}, repository: ${repository}, track: { tag: "1.4" }, pipeline: web-${suffix}, interval: 1s }
 pipelines:
-  web:
+  web-${suffix}:
     stages:
-      - { name: staging, cluster: local, targets: [ { namespace: ${namespace}, deployment: web } ] }
+      # The gate holds every rollout, so the targets stay behind while the metrics are read.
+      - { name: staging, cluster: local, approval: { timeout: 1h }, targets: [ { namespace: ${namespace}, deployment: web } ] }
 `,
 );
-const labels = { pipeline: 'web', stage: 'staging', namespace, deployment: 'web', container: 'web', image };
+const labels = {
+  pipeline: `web-${suffix}`,
+  stage: 'staging',
+  namespace,
+  deployment: 'web',
+  container: 'web',
+  image,
+};
 
 describe('freshness metrics', () => {
   beforeAll(async () => {

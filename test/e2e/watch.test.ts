@@ -27,9 +27,9 @@ registries:
 clusters:
   local: { kubeconfig: "\${KUBECONFIG_PATH}", context: freshet }
 images:
-  - { name: web-${suffix}, registry: ${registry}, repository: ${repository}, track: { tag: "1.4" }, pipeline: web, interval: ${intervalMs}ms }
+  - { name: web-${suffix}, registry: ${registry}, repository: ${repository}, track: { tag: "1.4" }, pipeline: web-${suffix}, interval: ${intervalMs}ms }
 pipelines:
-  web:
+  web-${suffix}:
     stages:
       - { name: staging, cluster: local, targets: [ { namespace: web-${suffix}, deployment: web } ] }
 `,
@@ -104,7 +104,7 @@ describe('watching a registry', () => {
     expect([a.status, b.status]).toEqual([202, 202]);
     expect(await a.json()).toMatchObject({ status: 'accepted', hints: 1 });
 
-    const rolloutId = rolloutWorkflowId('web', `web-${suffix}`, rebuilt.digest);
+    const rolloutId = rolloutWorkflowId(`web-${suffix}`, `web-${suffix}`, rebuilt.digest);
     const handle = daemon.client.workflow.getHandle(rolloutId);
     const described = await waitFor(
       'the rollout workflow to start',

@@ -204,10 +204,15 @@ pipelines:
     },
     allComplete,
     async close() {
-      await client.workflow
-        .getHandle(`freshet-watch-reg-${s}`)
-        .terminate('test over')
-        .catch(() => undefined);
+      // Whatever this fixture started and left running (watch, pipeline, rollouts) ends with it.
+      for await (const wf of client.workflow.list({
+        query: `ExecutionStatus = 'Running' AND TaskQueue = '${env.TASK_QUEUE}'`,
+      })) {
+        await client.workflow
+          .getHandle(wf.workflowId)
+          .terminate('test over')
+          .catch(() => undefined);
+      }
       await daemon?.close();
       await connection.close();
       await deleteNamespace(kube, staging);
