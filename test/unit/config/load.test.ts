@@ -123,7 +123,8 @@ describe('config loading', () => {
     const found = problems(
       base.replace(
         'targets: [',
-        () => 'health: { checks: [ { http: { url: "http://web/healthz", bodyMatch: "(ok" } } ] }\n        targets: [',
+        () =>
+          'health: { checks: [ { http: { url: "http://web/healthz", bodyMatch: "(ok" } } ] }\n        targets: [',
       ),
     );
     expect(found).toMatchObject([
