@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Freshet's tests, demo and stack need, idempotently, caching by version:
-#   Debian packages (registry, Prometheus, openssl, htpasswd), npm dependencies (including the
-#   Node 24 binary from the npm registry), and Go-built binaries (Temporal CLI, etcd,
-#   Kubernetes control plane, KWOK) under ${XDG_CACHE_HOME:-~/.cache}/freshet/<name>-<version>.
+#   Debian packages (registry, Prometheus, openssl, htpasswd, Chromium for the UI tests), npm
+#   dependencies (with the Node 24 binary from the npm registry), and Go-built binaries (Temporal
+#   CLI, etcd, Kubernetes control plane, KWOK) under ${XDG_CACHE_HOME:-~/.cache}/freshet/<name>-<version>.
 # Usage: bash stack/install.sh [--quiet]    (--quiet: say nothing when all is in place)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +24,9 @@ apt_packages() {
   command -v prometheus >/dev/null || missing+=(prometheus)
   command -v openssl >/dev/null || missing+=(openssl)
   command -v htpasswd >/dev/null || missing+=(apache2-utils)
+  # Headless browser for test/e2e/ui-approval.test.ts (driven by playwright-core, which never
+  # downloads a browser of its own).
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
     echo "[install] missing Debian packages: ${missing[*]}; run: sudo apt-get install -y ${missing[*]}" >&2

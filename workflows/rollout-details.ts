@@ -23,16 +23,18 @@ const maxTargetsListed = 40;
 
 export function rolloutCurrentDetails(status: RolloutStatus): string {
   const lines: string[] = [];
-  const stage = status.stage ? `stage ${status.stageIndex + 1}/${status.stages} **${status.stage}**` : '';
-  const wave = status.wave ? `, wave ${status.wave.index + 1}/${status.wave.total}` : '';
+  const stage = status.stage ? `Stage ${status.stageIndex + 1} of ${status.stages}: **${status.stage}**` : '';
+  const wave = status.wave ? `, wave ${status.wave.index + 1} of ${status.wave.total}` : '';
   lines.push(`### ${status.outcome ? `Finished: ${status.outcome}` : `Phase: ${status.phase}`}`);
-  if (stage) lines.push(`${stage}${wave}${status.paused ? ' — **paused** (signal `resume` to go on)' : ''}`);
-  if (status.reason) lines.push(`> ${status.reason}`);
+  if (stage)
+    lines.push('', `${stage}${wave}${status.paused ? ' — **paused** (signal `resume` to go on)' : ''}`);
+  if (status.reason) lines.push('', `> ${status.reason}`);
   if (status.approval && !status.outcome) {
     const who = status.approval.approvers?.length
       ? ` Approvers: ${status.approval.approvers.join(', ')}.`
       : '';
     lines.push(
+      '',
       `**Waiting for approval** of stage **${status.approval.stage}** until ${status.approval.deadline}.${who}`,
       '',
       'To approve, send the Signal `approve` with `{"by": "your-name", "comment": "why"}`, or the Update ' +
@@ -43,7 +45,7 @@ export function rolloutCurrentDetails(status: RolloutStatus): string {
   }
   if (status.refused.length > 0) {
     const last = status.refused[status.refused.length - 1];
-    if (last) lines.push(`Last refused decision: ${last.by}: ${last.reason}`);
+    if (last) lines.push('', `Last refused decision: ${last.by}: ${last.reason}`);
   }
   if (status.targets.length > 0) {
     lines.push('', '| stage | target | state | detail |', '|---|---|---|---|');

@@ -161,7 +161,11 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     {
       validator: (d) => {
         const reason = refusalReason(d, pending);
-        if (reason) throw new Error(reason);
+        if (!reason) return;
+        // The refusal is for the operator: no stack trace of the worker's code with it.
+        const refusal = new Error(reason);
+        refusal.stack = `Error: ${reason}`;
+        throw refusal;
       },
       description:
         'Approve or reject with a visible error when refused: {"decision": "approve", "by": "name"}',

@@ -65,7 +65,7 @@ describe('rollout summary and details', () => {
         },
       }),
     );
-    expect(text).toContain('stage 2/2 **production**');
+    expect(text).toContain('Stage 2 of 2: **production**');
     expect(text).toContain(
       '**Waiting for approval** of stage **production** until 2026-11-30T10:00:00.000Z. Approvers: alice.',
     );
@@ -96,7 +96,7 @@ describe('rollout summary and details', () => {
         ],
       }),
     );
-    expect(text).toContain(', wave 1/2');
+    expect(text).toContain(', wave 1 of 2');
     expect(text).toContain('| staging | web/api | failed | not ready / ImagePullBackOff |');
     expect(text).toContain('Checks: 1/2 passing — failing: errors (rate = 0.2 > max 0.01)');
     expect(text).not.toContain('Waiting for approval');
