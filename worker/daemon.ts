@@ -2,6 +2,7 @@
 // server (/metrics, /healthz, /readyz, /webhooks/<source>), the freshness collector, and the
 // reconciliation of watch workflows with the config.
 import { fileURLToPath } from 'node:url';
+import { VersionApi } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createHealthActivities } from '../activities/health/index.ts';
@@ -153,8 +154,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
               checks.temporal = `unreachable: ${err instanceof Error ? err.message : String(err)}`;
             });
           for (const [name, c] of clusters) {
-            await c.core
-              .listNamespace({ limit: 1 })
+            // GET /version: open to any authenticated client, so least-privilege RBAC passes it.
+            await c.config
+              .makeApiClient(VersionApi)
+              .getCode()
               .then(() => {
                 checks[`cluster ${name}`] = 'ok';
               })
