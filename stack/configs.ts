@@ -57,7 +57,7 @@ export function registryConfig(opts: {
 
 /**
  * Prometheus scrapes itself, Temporal and the registry; tests and the demo add targets by
- * dropping file_sd JSON files into targetsDir and rule files into rulesDir (both re-read live).
+ * dropping file_sd JSON files into targetsDir and rule files into rulesDir (targets are re-read live; rules after POST /-/reload).
  */
 export function prometheusConfig(p: Ports, targetsDir: string, rulesDir: string): string {
   return `global:

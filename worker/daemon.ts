@@ -54,6 +54,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { config } = options;
   const log = options.logger ?? silentLogSink;
   const metrics = createMetrics();
+  initRolloutSeries(metrics, config);
   const registries = buildRegistryClients(config, metrics);
   const clusters = buildClusterClients(config);
   const temporal = config.temporal;
@@ -212,5 +213,30 @@ async function sdkMetrics(url: string | undefined): Promise<string> {
     return res.ok ? `\n${await res.text()}` : '';
   } catch {
     return '';
+  }
+}
+
+const outcomes = [
+  'succeeded',
+  'rolled_back',
+  'rejected',
+  'approval_timed_out',
+  'aborted',
+  'superseded',
+  'failed',
+];
+const rollbackReasons = ['not_ready', 'check_failed', 'drift', 'aborted', 'error'];
+
+/**
+ * Rollout series exist from the start at 0, so increase() counts the first rollout and the first
+ * rollback too (a counter that appears at 1 looks like no change).
+ */
+function initRolloutSeries(metrics: Metrics, config: Config): void {
+  for (const [pipeline, p] of Object.entries(config.pipelines)) {
+    for (const outcome of outcomes) metrics.rollouts.inc({ pipeline, outcome }, 0);
+    metrics.timeToProduction.zero({ pipeline });
+    for (const stage of p.stages) {
+      for (const reason of rollbackReasons) metrics.rollbacks.inc({ pipeline, stage: stage.name, reason }, 0);
+    }
   }
 }
