@@ -135,7 +135,11 @@ async function main(args: string[]): Promise<number> {
   await new Promise<void>((r) => app.listen(Number(process.env.DEMO_APP_PORT ?? 18080), '127.0.0.1', r));
   let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
   try {
-    process.env.FRESHET_STACK_WEBHOOK_TOKEN ??= endpoints.registry.webhookToken;
+    // demo.yaml reads the stack's endpoints from these (the stack may run with a port offset).
+    process.env.FRESHET_STACK_WEBHOOK_TOKEN = endpoints.registry.webhookToken;
+    process.env.TEMPORAL_ADDRESS = endpoints.temporal.address;
+    process.env.FRESHET_STACK_REGISTRY_URL = endpoints.registry.url;
+    process.env.FRESHET_STACK_PROMETHEUS_URL = endpoints.prometheus.url;
     const baseline = await pushImage({
       registryUrl: endpoints.registry.url,
       repository: 'demo/web',
@@ -146,7 +150,9 @@ async function main(args: string[]): Promise<number> {
     step('deployed it to staging (web, api, worker) and production (web, api, worker)');
     const config = loadConfigFile(configFile);
     await clearLeftovers(endpoints.temporal.address, config.temporal.taskQueue);
-    daemon = await startDaemon({ config, freshnessIntervalMs: 5_000, batchWindowMs: 100 });
+    // Listen where the stack's registry sends its push notifications.
+    const listen = new URL(endpoints.registry.webhookUrl).host;
+    daemon = await startDaemon({ config, listen, freshnessIntervalMs: 5_000, batchWindowMs: 100 });
     step(`Freshet is running: metrics and webhooks on ${daemon.url}, config ${configFile}`);
     // The stack's Prometheus scrapes Freshet, so the Prometheus health check reads real values.
     writeFileSync(
