@@ -8,7 +8,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TargetFreshness } from '../../worker/freshness.ts';
-import { type RolloutStatus, rolloutWorkflowId } from '../../workflows/rollout-messages.ts';
+import {
+  type RolloutStatus,
+  rolloutStatusQuery,
+  rolloutWorkflowId,
+} from '../../workflows/rollout-messages.ts';
 import { sampleValue } from '../support/metrics.ts';
 import { createRolloutFixture, type RolloutFixture } from '../support/rollout-fixture.ts';
 import { waitFor } from '../support/wait.ts';
@@ -90,7 +94,10 @@ describe('freshet CLI', () => {
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ ready: true, checks: { temporal: 'ok', 'cluster local': 'ok' } });
+    expect(await ready.json()).toMatchObject({
+      ready: true,
+      checks: { temporal: 'ok', 'cluster local': 'ok' },
+    });
     const metrics = await waitFor('SDK metrics in /metrics', async () => {
       const text = await (await fetch(`${url}/metrics`)).text();
       return text.includes('temporal_') ? text : undefined;
@@ -136,7 +143,42 @@ describe('freshet CLI', () => {
     expect(sampleValue(text, 'freshet_rollouts_total', { pipeline: fx.pipeline, outcome: 'succeeded' })).toBe(
       1,
     );
+  }, 300_000);
+
+  it('validate-config names the path and line of each problem', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(
+      bad,
+      'images:\n  - { name: web, registry: nowhere, repository: a/b, track: { tag: "1" }, interval: 5 minutes }\n',
+    );
+    const out = await run(['validate-config', bad]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('images[0].registry (line 2): no registry named "nowhere"');
+    expect(out.stderr).toContain('images[0].interval (line 2): expected a duration such as 30s, 5m or 24h');
+    const good = await run(['validate-config', configPath]);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toContain('OK (1 registries, 1 clusters, 1 images, 1 pipelines)');
   });
+
+  it('rollout starts a manual rollout of a given digest, once', async () => {
+    const build = await fx.push();
+    const first = await run(['rollout', fx.image, '--digest', build.digest]);
+    expect(first.code).toBe(0);
+    const id = rolloutWorkflowId(fx.pipeline, fx.image, build.digest);
+    expect(first.stdout).toContain(`requested ${id}`);
+    const again = await run(['rollout', fx.image, '--digest', build.digest]);
+    expect(again.code).toBe(0);
+    const handle = fx.client.workflow.getHandle(id);
+    await waitFor('the manual rollout', () => handle.describe().catch(() => undefined), {
+      timeoutMs: 60_000,
+    });
+    const status = await waitFor('its status', () => handle.query(rolloutStatusQuery).catch(() => undefined));
+    expect(status.digest).toBe(build.digest);
+    await handle.terminate('test over');
+    const unknown = await run(['rollout', 'nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(`no image named "nope" (images: ${fx.image})`);
+  }, 240_000);
 
   it('stops on SIGTERM with exit 0, leaving no activity running, and never logged the secret', async () => {
     const exited = new Promise<number | null>((resolve) => daemon.once('exit', (code) => resolve(code)));
