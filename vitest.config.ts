@@ -17,7 +17,7 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
           // Bundling workflows and waiting on real controllers outlast the 5 s defaults.
-          testTimeout: 120_000,
+          testTimeout: 240_000,
           hookTimeout: 180_000,
           maxWorkers: 2,
         },

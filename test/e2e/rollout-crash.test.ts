@@ -6,7 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { workflowsPath } from '../../worker/daemon.ts';
 import { approveSignal, rolloutStatusQuery } from '../../workflows/rollout-messages.ts';
 import { createRolloutFixture, type RolloutFixture } from '../support/rollout-fixture.ts';
 import { waitFor } from '../support/wait.ts';
@@ -15,11 +17,15 @@ const stack = inject('stack');
 const script = fileURLToPath(new URL('../support/daemon-process.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'freshet-crash-'));
 const children = new Set<ChildProcess>();
+const bundlePath = join(dir, 'workflows.js');
 let fx: RolloutFixture | undefined;
 
 /** Starts the daemon in its own process and resolves once it serves. */
 async function startDaemonProcess(configPath: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [script, configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script, configPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FRESHET_TEST_WORKFLOW_BUNDLE: bundlePath },
+  });
   children.add(child);
   child.on('exit', () => children.delete(child));
   let output = '';
@@ -47,6 +53,10 @@ afterEach(async () => {
   for (const child of children) await kill(child);
   await fx?.close();
   fx = undefined;
+});
+beforeAll(async () => {
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+  writeFileSync(bundlePath, code);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -106,7 +116,7 @@ describe('rollout crash safety', () => {
       expect(after.staging[d], `staging/${d} patched once`).toBe((before.staging[d] ?? 0) + 1);
       expect(after.production[d], `production/${d} patched once`).toBe((before.production[d] ?? 0) + 1);
     }
-  });
+  }, 300_000);
 
   it('finishes a rollback that a SIGKILL interrupted', async () => {
     fx = await createRolloutFixture(stack, { startDaemon: false, stagingHealth: '{ rolloutTimeout: 10s }' });
@@ -133,5 +143,5 @@ describe('rollout crash safety', () => {
     expect(after['web-1']).toBe((before['web-1'] ?? 0) + 2);
     expect(after['web-2']).toBe(before['web-2']);
     expect(after['web-3']).toBe(before['web-3']);
-  });
+  }, 300_000);
 });

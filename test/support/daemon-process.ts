@@ -1,5 +1,6 @@
 // Runs a Freshet daemon in its own process for tests that kill it: `node daemon-process.ts
 // CONFIG.json`, where the file holds an already parsed config. Prints "ready <url>" once serving.
+// FRESHET_TEST_WORKFLOW_BUNDLE names workflow code bundled once, so restarts are quick.
 import { readFileSync } from 'node:fs';
 import type { Config } from '../../config/schema.ts';
 import { startDaemon } from '../../worker/daemon.ts';
