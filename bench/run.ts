@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 import type { Endpoints } from '../stack/layout.ts';
 import { startStack, stopStack } from '../stack/stack.ts';
 import { detect } from './detect.ts';
+import { overhead } from './overhead.ts';
 import { pollCost } from './poll-cost.ts';
+import { recovery } from './recovery.ts';
+import { rollback } from './rollback.ts';
 
 export interface BenchResult {
   name: string;
@@ -19,7 +22,13 @@ export interface BenchResult {
 type Benchmark = (stack: Endpoints) => Promise<Record<string, number>>;
 
 /** Benchmarks register here as they are written (see DESIGN.md, "Benchmarks"). */
-const benchmarks: Record<string, Benchmark> = { detect, 'poll-cost': pollCost };
+const benchmarks: Record<string, Benchmark> = {
+  detect,
+  'poll-cost': pollCost,
+  overhead,
+  rollback,
+  recovery,
+};
 
 async function main(args: string[]): Promise<number> {
   if (args.includes('--help')) {

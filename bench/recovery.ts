@@ -1,0 +1,285 @@
+// `npm run bench -- recovery`: a daemon killed with SIGKILL mid-rollout, and a new one started at
+// once. The daemon runs in a child process (test/support/daemon-process.ts); the rollout has one
+// Deployment per wave, and the daemon is killed as soon as the benchmark's watch sees the second
+// wave's patch. Measured: from the new process printing "ready" to the next progress in the
+// Kubernetes API (the third wave's patch), and the spec changes beyond one per Deployment.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { requestRollout } from '../activities/rollout/request.ts';
+import type { Config } from '../config/schema.ts';
+import type { Endpoints } from '../stack/layout.ts';
+import { pushImage } from '../test/support/image-pusher.ts';
+import { hasSearchAttributes } from '../worker/rollouts.ts';
+import { pipelineWorkflowId, type RolloutResult, rolloutWorkflowId } from '../workflows/rollout-messages.ts';
+import { type Progress, progressFor, runSuffix } from './harness.ts';
+import {
+  allRolledOut,
+  createDeployments,
+  deploymentOf,
+  imageOf,
+  kubeClients,
+  type Latest,
+  type NamespaceWatch,
+  removeNamespaces,
+  rolloutConfig,
+  rolloutResult,
+  type Timeline,
+  terminateAll,
+  timelineOf,
+  watchNamespace,
+} from './rollout-setup.ts';
+import { median, percentile, round } from './stats.ts';
+
+const reps = 5;
+const names = ['web-1', 'web-2', 'web-3', 'web-4', 'web-5'];
+/** Killed right after this Deployment's patch is seen; the next one's patch is the progress. */
+const killAfter = 'web-2';
+const progressOn = 'web-3';
+const tag = '1';
+const selector = { 'freshet.dev/bench': 'recovery' };
+const script = fileURLToPath(new URL('../test/support/daemon-process.ts', import.meta.url));
+
+interface Sample {
+  /** New process printed "ready" → next patch seen. */
+  resumeMs: number;
+  /** SIGKILL sent → next patch seen. */
+  killToProgressMs: number;
+  /** Spawn → "ready". */
+  restartMs: number;
+  duplicates: number;
+  /** Kill → the retry of the killed worker's activity started (history). */
+  retryStartMs: number;
+  detail: string;
+}
+
+export async function recovery(stack: Endpoints): Promise<Record<string, number>> {
+  const progress = progressFor('recovery');
+  const suffix = runSuffix();
+  const kube = kubeClients(stack.kubernetes.kubeconfig);
+  const registry = `bench-rec-${suffix}`;
+  const repository = `bench-rec-${suffix}/web`;
+  const image = `web-${suffix}`;
+  const pipeline = `rec-${suffix}`;
+  const namespace = `rec-${suffix}`;
+  const config: Config = rolloutConfig(stack, {
+    registry,
+    taskQueue: `freshet-bench-recovery-${suffix}`,
+    pipelines: {
+      [pipeline]: {
+        stages: [
+          {
+            name: 'all',
+            cluster: 'local',
+            targets: [{ namespace, selector }],
+            waves: names.map(() => ({ count: 1 })),
+            health: { rolloutTimeout: '60s' },
+          },
+        ],
+      },
+    },
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'freshet-bench-recovery-'));
+  const configPath = join(dir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(config));
+  const push = () => pushImage({ registryUrl: stack.registry.url, repository, tag });
+  const baseline = await push();
+  const connection = await Connection.connect({ address: stack.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const rolloutIds: string[] = [];
+  let daemon: Daemon | undefined;
+  let watch: NamespaceWatch | undefined;
+  try {
+    progress(`creating ${names.length} Deployments (replicas 1) and starting the daemon process`);
+    const first = startDaemonProcess(configPath);
+    await createDeployments(kube, namespace, names, baseline.reference, { labels: selector });
+    watch = await watchNamespace(kube, namespace);
+    const w = watch;
+    daemon = await first;
+    progress(`daemon process up in ${daemon.readyAt - daemon.spawnedAt} ms`);
+    await allRolledOut(w, names, () => baseline.reference, 120_000);
+    const searchAttributes = await hasSearchAttributes(client, config.temporal.namespace);
+
+    const samples: Sample[] = [];
+    for (let i = 0; i < reps; i++) {
+      const before = generations(w);
+      const pushed = await push();
+      const rolloutId = rolloutWorkflowId(pipeline, image, pushed.digest);
+      rolloutIds.push(rolloutId);
+      const t0 = Date.now();
+      await requestRollout(
+        { client, config, searchAttributes },
+        {
+          pipeline,
+          image,
+          registry,
+          repository,
+          tag,
+          digest: pushed.digest,
+          trigger: 'manual',
+          detectedAt: new Date(t0).toISOString(),
+        },
+      );
+      const onNew = (name: string) => (l: Latest) => {
+        const d = l.get(name);
+        return d !== undefined && imageOf(d) === pushed.reference;
+      };
+      await w.until(`${killAfter} patched`, onNew(killAfter), 120_000);
+      const patchSeen = w.firstSeen(killAfter, (d) => imageOf(d) === pushed.reference, t0) ?? Number.NaN;
+      const killedAt = await daemon.kill();
+      daemon = undefined;
+      daemon = await startDaemonProcess(configPath);
+      const restarted = daemon;
+      await w.until(`${progressOn} patched`, onNew(progressOn), 120_000);
+      const progressAt = w.firstSeen(progressOn, (d) => imageOf(d) === pushed.reference, t0) ?? Number.NaN;
+      const result = await rolloutResult<RolloutResult>(client, rolloutId, 180_000);
+      if (result.outcome !== 'succeeded') {
+        throw new Error(`${rolloutId}: ${result.outcome}: ${result.reason}`);
+      }
+      await allRolledOut(w, names, () => pushed.reference, 60_000);
+      const after = generations(w);
+      const duplicates = names.reduce((sum, n) => sum + ((after[n] ?? 0) - (before[n] ?? 0) - 1), 0);
+      const tl = await timelineOf(client, rolloutId);
+      const why = explain(tl, {
+        patchSeen,
+        killedAt,
+        spawnedAt: restarted.spawnedAt,
+        readyAt: restarted.readyAt,
+        progressAt,
+      });
+      const sample: Sample = {
+        resumeMs: progressAt - restarted.readyAt,
+        killToProgressMs: progressAt - killedAt,
+        restartMs: restarted.readyAt - restarted.spawnedAt,
+        duplicates,
+        retryStartMs: why.retryStartMs,
+        detail: why.text,
+      };
+      samples.push(sample);
+      progress(
+        `${i + 1}/${reps}: resume ${sample.resumeMs} ms after "ready" (kill → progress ${sample.killToProgressMs} ms, ` +
+          `restart ${sample.restartMs} ms, duplicates ${duplicates}); ${sample.detail}`,
+      );
+    }
+    return summarise(samples, progress);
+  } finally {
+    watch?.close();
+    await daemon?.stop();
+    await terminateAll(client, [...rolloutIds, pipelineWorkflowId(pipeline)], 'benchmark over');
+    await connection.close();
+    await removeNamespaces(kube, [namespace], progress);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function generations(w: NamespaceWatch): Record<string, number> {
+  return Object.fromEntries(names.map((n) => [n, w.latest().get(n)?.metadata.generation ?? 0]));
+}
+
+/**
+ * Where the time between the kill and the next patch went, from the rollout's history: every
+ * activity that ran in that window (the one running on the killed worker shows its retry: attempt
+ * and why the attempt before it ended) and any workflow task that timed out. Times in ms after the
+ * kill; `retryStartMs` is when the retry of the killed worker's activity started.
+ */
+function explain(
+  tl: Timeline,
+  at: { patchSeen: number; killedAt: number; spawnedAt: number; readyAt: number; progressAt: number },
+): { text: string; retryStartMs: number } {
+  const rel = (t: number | undefined) => (t === undefined ? '?' : `${round(t - at.killedAt, 0)}`);
+  const parts = [`patch seen ${rel(at.patchSeen)}`, `spawn ${rel(at.spawnedAt)}`, `ready ${rel(at.readyAt)}`];
+  const window = tl.activities.filter(
+    (a) => a.scheduled <= at.progressAt && (a.completed === undefined || a.completed >= at.killedAt),
+  );
+  for (const a of window) {
+    const retry = (a.attempt ?? 1) > 1 ? ` (attempt ${a.attempt} after ${a.lastFailure ?? '?'})` : '';
+    parts.push(
+      `${a.type}(${deploymentOf(a) ?? '?'}) scheduled ${rel(a.scheduled)} started ${rel(a.started)}${retry} ` +
+        `${a.outcome ?? 'running'} ${rel(a.completed)}`,
+    );
+  }
+  for (const t of tl.workflowTasks.filter((x) => x.timedOut !== undefined && x.timedOut > at.killedAt)) {
+    parts.push(`workflow task timed out ${rel(t.timedOut)} (scheduled ${rel(t.scheduled)})`);
+  }
+  parts.push(`${progressOn} patch seen ${rel(at.progressAt)}`);
+  const retried = window.find((a) => (a.attempt ?? 1) > 1);
+  return {
+    text: parts.join('; '),
+    retryStartMs: retried?.started === undefined ? Number.NaN : round(retried.started - at.killedAt, 0),
+  };
+}
+
+function summarise(samples: Sample[], progress: Progress): Record<string, number> {
+  const resume = samples.map((s) => s.resumeMs);
+  const killTo = samples.map((s) => s.killToProgressMs);
+  const restart = samples.map((s) => s.restartMs);
+  const retried = samples.map((s) => s.retryStartMs).filter(Number.isFinite);
+  progress(`resume after "ready": ${resume.join(', ')} ms; kill → progress: ${killTo.join(', ')} ms`);
+  return {
+    resume_p50_ms: round(median(resume), 0),
+    resume_p95_ms: round(percentile(resume, 95), 0),
+    kill_to_progress_p50_ms: round(median(killTo), 0),
+    kill_to_progress_p95_ms: round(percentile(killTo, 95), 0),
+    restart_p50_ms: round(median(restart), 0),
+    restart_max_ms: Math.max(...restart),
+    retry_start_p50_ms: retried.length > 0 ? round(median(retried), 0) : Number.NaN,
+    duplicate_patches: samples.reduce((sum, s) => sum + s.duplicates, 0),
+    samples: samples.length,
+  };
+}
+
+interface Daemon {
+  spawnedAt: number;
+  readyAt: number;
+  /** SIGKILL; resolves with the time the signal was sent, once the process is gone. */
+  kill(): Promise<number>;
+  /** SIGTERM (the daemon shuts down its worker), SIGKILL after 15 s. */
+  stop(): Promise<void>;
+}
+
+/** Starts the daemon in its own process and resolves once it prints "ready". */
+function startDaemonProcess(configPath: string): Promise<Daemon> {
+  const spawnedAt = Date.now();
+  const child: ChildProcess = spawn(process.execPath, [script, configPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  let output = '';
+  return new Promise<Daemon>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (!output.includes('ready ')) return;
+      const readyAt = Date.now();
+      resolve({
+        spawnedAt,
+        readyAt,
+        async kill() {
+          const at = Date.now();
+          if (!exited) child.kill('SIGKILL');
+          await exit;
+          return at;
+        },
+        async stop() {
+          if (exited) return;
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+          await exit;
+          clearTimeout(timer);
+        },
+      });
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once('exit', (code) => reject(new Error(`daemon exited with ${code}: ${output.slice(-2_000)}`)));
+  });
+}

@@ -1,0 +1,431 @@
+// What the rollout benchmarks (overhead, rollback, recovery) share: namespaces of the run's own
+// with Deployments on KWOK, a namespace-wide watch that timestamps every version of every
+// Deployment as the benchmark sees it, a config for the stack, and the activity timeline of a
+// workflow read back from its history.
+import { get, type RequestOptions } from 'node:https';
+import { Watch } from '@kubernetes/client-node';
+import type { Client } from '@temporalio/client';
+import { Runtime } from '@temporalio/worker';
+import { type DeploymentState, parseDeployment } from '../activities/kubernetes/deployment.ts';
+import { rolloutVerdict } from '../activities/kubernetes/readiness.ts';
+import { type Config, configSchema } from '../config/schema.ts';
+import type { Endpoints } from '../stack/layout.ts';
+import { createNamespace, deleteNamespace, deploymentManifest, type Kube } from '../test/support/kube.ts';
+import type { Progress } from './harness.ts';
+
+export { type Kube, kubeClients } from '../test/support/kube.ts';
+
+/** The only container of a benchmark Deployment (deploymentManifest names it after the Deployment). */
+export const containerOf = (d: DeploymentState) => d.spec.template.spec.containers[0]?.name ?? '';
+export const imageOf = (d: DeploymentState) => d.spec.template.spec.containers[0]?.image ?? '';
+
+/** Freshet's own definition of done (activities/kubernetes/readiness.ts), for `image`. */
+export const rolledOut = (d: DeploymentState | undefined, image: string) =>
+  d !== undefined && rolloutVerdict(d, containerOf(d), image).state === 'done';
+
+/** Creates a namespace with `names` Deployments running `image`, `concurrency` creates at a time. */
+export async function createDeployments(
+  kube: Kube,
+  namespace: string,
+  names: readonly string[],
+  image: string,
+  opts: {
+    replicas?: number;
+    progressDeadlineSeconds?: number;
+    /** Extra labels on the Deployment (not its pods), for selector targets. */
+    labels?: Record<string, string>;
+    concurrency?: number;
+  } = {},
+): Promise<void> {
+  await createNamespace(kube, namespace);
+  let next = 0;
+  const createNext = async () => {
+    for (let name = names[next++]; name !== undefined; name = names[next++]) {
+      const body = deploymentManifest({
+        name,
+        image,
+        replicas: opts.replicas ?? 1,
+        ...(opts.progressDeadlineSeconds ? { progressDeadlineSeconds: opts.progressDeadlineSeconds } : {}),
+      });
+      body.metadata = { ...body.metadata, labels: { ...body.metadata?.labels, ...opts.labels } };
+      await kube.apps.createNamespacedDeployment({ namespace, body });
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency ?? 10 }, createNext));
+}
+
+/** Sets the only container of one Deployment to `image`: what `kubectl set image` changes. */
+export async function setImage(kube: Kube, namespace: string, name: string, image: string): Promise<void> {
+  await kube.apps.patchNamespacedDeployment({
+    namespace,
+    name,
+    body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: image }],
+  });
+}
+
+export interface Seen {
+  /** Date.now() when the benchmark received this version (list or watch event). */
+  at: number;
+  d: DeploymentState;
+}
+
+export type Latest = ReadonlyMap<string, DeploymentState>;
+
+export interface NamespaceWatch {
+  readonly namespace: string;
+  latest(): Latest;
+  /** Every version of `name` seen, oldest first. */
+  versions(name: string): Seen[];
+  /** When `name` was first seen matching `test`, at or after `since` (ms). */
+  firstSeen(name: string, test: (d: DeploymentState) => boolean, since?: number): number | undefined;
+  /** Resolves with the first value `check` returns over the latest versions; re-checked on every event. */
+  until<T>(what: string, check: (latest: Latest) => T | undefined | false, timeoutMs: number): Promise<T>;
+  close(): void;
+}
+
+interface Waiter {
+  check: (latest: Latest) => unknown;
+  resolve: (value: unknown) => void;
+}
+
+/**
+ * List, then watch from the list's resourceVersion (with bookmarks), so no version in between is
+ * missed; a watch that ends is resumed from the last version seen, or re-listed on 410 Gone.
+ */
+export async function watchNamespace(kube: Kube, namespace: string): Promise<NamespaceWatch> {
+  const latest = new Map<string, DeploymentState>();
+  const versions = new Map<string, Seen[]>();
+  const waiters = new Set<Waiter>();
+  let resourceVersion = '';
+  let closed = false;
+  let controller: AbortController | undefined;
+
+  const record = (raw: unknown, at: number) => {
+    const d = parseDeployment(raw, namespace);
+    const before = latest.get(d.name);
+    if (before?.metadata.resourceVersion === d.metadata.resourceVersion) return;
+    latest.set(d.name, d);
+    const list = versions.get(d.name) ?? [];
+    list.push({ at, d });
+    versions.set(d.name, list);
+  };
+  const evaluate = () => {
+    for (const w of waiters) {
+      const value = w.check(latest);
+      if (value !== undefined && value !== false) {
+        waiters.delete(w);
+        w.resolve(value);
+      }
+    }
+  };
+  const list = async () => {
+    const at = Date.now();
+    const result = await kube.apps.listNamespacedDeployment({ namespace });
+    for (const item of result.items) record(item, at);
+    resourceVersion = result.metadata?.resourceVersion ?? '';
+    evaluate();
+  };
+  const watch = async (): Promise<void> => {
+    if (closed) return;
+    let gone = false;
+    const restart = () => {
+      if (closed) return;
+      setTimeout(() => {
+        const again = gone ? list().then(watch) : watch();
+        again.catch(() => setTimeout(() => void list().then(watch, () => undefined), 500));
+      }, 50);
+    };
+    const c = await new Watch(kube.config)
+      .watch(
+        `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments`,
+        { resourceVersion, allowWatchBookmarks: true },
+        (type: string, object: unknown) => {
+          const at = Date.now();
+          const meta = (object as { metadata?: { resourceVersion?: string } } | undefined)?.metadata;
+          if (type === 'ERROR') {
+            gone = true;
+            return;
+          }
+          if (meta?.resourceVersion) resourceVersion = meta.resourceVersion;
+          if (type === 'BOOKMARK') return;
+          if (type === 'DELETED') {
+            const name = (object as { metadata?: { name?: string } }).metadata?.name;
+            if (name) latest.delete(name);
+          } else record(object, at);
+          evaluate();
+        },
+        () => restart(),
+      )
+      .catch(() => {
+        restart();
+        return undefined;
+      });
+    controller = c;
+    if (closed) c?.abort();
+  };
+  await list();
+  await watch();
+
+  return {
+    namespace,
+    latest: () => latest,
+    versions: (name) => versions.get(name) ?? [],
+    firstSeen(name, test, since = 0) {
+      return (versions.get(name) ?? []).find((v) => v.at >= since && test(v.d))?.at;
+    },
+    until<T>(what: string, check: (l: Latest) => T | undefined | false, timeoutMs: number) {
+      return new Promise<T>((resolve, reject) => {
+        const now = check(latest);
+        if (now !== undefined && now !== false) return resolve(now);
+        const waiter: Waiter = {
+          check,
+          resolve: (value) => {
+            clearTimeout(timer);
+            resolve(value as T);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what} in ${namespace}`));
+        }, timeoutMs);
+        waiters.add(waiter);
+      });
+    },
+    close() {
+      closed = true;
+      controller?.abort();
+    },
+  };
+}
+
+/**
+ * The SDK logs every failed activity at WARN with its stack; a benchmark that fails rollouts on
+ * purpose would bury its progress lines under them. Drops those of the given failure types only.
+ */
+export function muteActivityFailures(types: readonly string[]): void {
+  const logger = Runtime.instance().logger;
+  const warn = logger.warn.bind(logger);
+  logger.warn = (message, meta) => {
+    const type = (meta?.error as { type?: unknown } | undefined)?.type;
+    if (message === 'Activity failed' && typeof type === 'string' && types.includes(type)) return;
+    warn(message, meta);
+  };
+}
+
+/** Waits until each of `names` exists and has rolled out `image` (by its own verdict). */
+export function allRolledOut(
+  watch: NamespaceWatch,
+  names: readonly string[],
+  image: (name: string) => string,
+  timeoutMs: number,
+): Promise<true> {
+  return watch.until(
+    `${names.length} Deployments rolled out`,
+    (latest) => names.every((n) => rolledOut(latest.get(n), image(n))),
+    timeoutMs,
+  );
+}
+
+/**
+ * The apiserver's own request counter (apiserver_request_total, every client, every status),
+ * summed per `resource VERB`. Read before and after a variant, the difference is what the variant
+ * cost the apiserver, plus whatever else used the stack meanwhile.
+ */
+export async function apiserverRequests(kube: Kube): Promise<Map<string, number>> {
+  const options: RequestOptions = {};
+  await kube.config.applyToHTTPSOptions(options);
+  const server = kube.config.getCurrentCluster()?.server ?? '';
+  const text = await new Promise<string>((resolve, reject) => {
+    get(`${server}/metrics`, options, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve(body));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+  const counts = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const resource = /[{,]resource="([^"]*)"/.exec(line)?.[1] ?? '';
+    const verb = /[{,]verb="([^"]*)"/.exec(line)?.[1] ?? '';
+    const key = `${resource} ${verb}`;
+    counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return counts;
+}
+
+/** after − before, per key and in total. */
+export function requestsBetween(before: Map<string, number>, after: Map<string, number>) {
+  const delta = new Map<string, number>();
+  let total = 0;
+  for (const [key, value] of after) {
+    const d = value - (before.get(key) ?? 0);
+    if (d <= 0) continue;
+    delta.set(key, d);
+    total += d;
+  }
+  return { total, of: (key: string) => delta.get(key) ?? 0 };
+}
+
+/** A config with one registry (the stack's anonymous one), the stack's cluster as `local`, no images. */
+export function rolloutConfig(
+  stack: Endpoints,
+  opts: { registry: string; taskQueue: string; pipelines: Record<string, unknown> },
+): Config {
+  return configSchema.parse({
+    temporal: { address: stack.temporal.address, taskQueue: opts.taskQueue },
+    registries: [{ name: opts.registry, url: stack.registry.url }],
+    clusters: { local: { kubeconfig: stack.kubernetes.kubeconfig, context: stack.kubernetes.context } },
+    pipelines: opts.pipelines,
+  });
+}
+
+/** Waits until the workflow exists (it is started by the pipeline workflow), then for its result. */
+export async function rolloutResult<T>(client: Client, workflowId: string, timeoutMs: number): Promise<T> {
+  const handle = client.workflow.getHandle(workflowId);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const exists = await handle.describe().then(
+      () => true,
+      () => false,
+    );
+    if (exists) break;
+    if (Date.now() > deadline) throw new Error(`${workflowId} did not start within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return (await handle.result()) as T;
+}
+
+type Timestamp = { seconds?: unknown; nanos?: number | null } | null | undefined;
+
+export function eventMs(ts: Timestamp): number {
+  if (!ts) return Number.NaN;
+  const s = ts.seconds as number | { toNumber(): number } | null | undefined;
+  const seconds = typeof s === 'number' ? s : s ? s.toNumber() : 0;
+  return seconds * 1000 + (ts.nanos ?? 0) / 1e6;
+}
+
+export interface ActivityRun {
+  type: string;
+  /** The first argument, decoded (the default converter writes JSON). */
+  input?: unknown;
+  scheduled: number;
+  started?: number;
+  completed?: number;
+  /** Attempt of the run that completed (1 unless retried). */
+  attempt?: number;
+  /** Why the attempt before it ended (retried activities only). */
+  lastFailure?: string;
+  outcome?: 'completed' | 'failed' | 'timed_out' | 'canceled';
+}
+
+export interface Timeline {
+  started: number;
+  closed?: number;
+  activities: ActivityRun[];
+  workflowTasks: { scheduled: number; started?: number; completed?: number; timedOut?: number }[];
+}
+
+/** Event times of a workflow's history (the Temporal server's clock, the same machine's). */
+export async function timelineOf(client: Client, workflowId: string): Promise<Timeline> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const events = history.events ?? [];
+  const byId = new Map<string, ActivityRun>();
+  const tasks: Timeline['workflowTasks'] = [];
+  const timeline: Timeline = { started: Number.NaN, activities: [], workflowTasks: tasks };
+  for (const e of events) {
+    const at = eventMs(e.eventTime as Timestamp);
+    const id = String(e.eventId);
+    if (e.workflowExecutionStartedEventAttributes) timeline.started = at;
+    if (
+      e.workflowExecutionCompletedEventAttributes ||
+      e.workflowExecutionFailedEventAttributes ||
+      e.workflowExecutionTerminatedEventAttributes
+    )
+      timeline.closed = at;
+    if (e.workflowTaskScheduledEventAttributes) tasks.push({ scheduled: at });
+    const last = tasks.at(-1);
+    if (last && e.workflowTaskStartedEventAttributes) last.started = at;
+    if (last && e.workflowTaskCompletedEventAttributes) last.completed = at;
+    if (last && e.workflowTaskTimedOutEventAttributes) last.timedOut = at;
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled) {
+      const run: ActivityRun = {
+        type: scheduled.activityType?.name ?? '',
+        scheduled: at,
+        input: decodeJson(scheduled.input?.payloads?.[0]?.data),
+      };
+      byId.set(id, run);
+      timeline.activities.push(run);
+    }
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) {
+      const run = byId.get(String(started.scheduledEventId));
+      if (run) {
+        run.started = at;
+        run.attempt = started.attempt ?? 1;
+        if (started.lastFailure?.message) run.lastFailure = started.lastFailure.message;
+      }
+    }
+    const ends = [
+      ['completed', e.activityTaskCompletedEventAttributes],
+      ['failed', e.activityTaskFailedEventAttributes],
+      ['timed_out', e.activityTaskTimedOutEventAttributes],
+      ['canceled', e.activityTaskCanceledEventAttributes],
+    ] as const;
+    for (const [outcome, attrs] of ends) {
+      if (!attrs) continue;
+      const run = byId.get(String(attrs.scheduledEventId));
+      if (run) {
+        run.completed = at;
+        run.outcome = outcome;
+      }
+    }
+  }
+  return timeline;
+}
+
+function decodeJson(data: Uint8Array | null | undefined): unknown {
+  if (!data) return undefined;
+  try {
+    return JSON.parse(Buffer.from(data).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Deployment an activity of the rollout workflow worked on (its input's `ref`). */
+export const deploymentOf = (run: ActivityRun) =>
+  (run.input as { ref?: { deployment?: string } } | undefined)?.ref?.deployment;
+
+/** Terminates what is still running; a workflow that already closed (or never started) is fine. */
+export async function terminateAll(client: Client, workflowIds: Iterable<string>, reason: string) {
+  for (const id of workflowIds) {
+    await client.workflow
+      .getHandle(id)
+      .terminate(reason)
+      .catch(() => undefined);
+  }
+}
+
+/** Deletes the run's namespaces and waits (up to 2 min) until they are gone, so the next benchmark starts quiet. */
+export async function removeNamespaces(kube: Kube, namespaces: string[], progress: Progress) {
+  await Promise.all(namespaces.map((ns) => deleteNamespace(kube, ns)));
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const left = await Promise.all(
+      namespaces.map((name) =>
+        kube.core.readNamespace({ name }).then(
+          () => name,
+          () => undefined,
+        ),
+      ),
+    );
+    if (left.every((x) => x === undefined)) return;
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+  progress(`namespaces still terminating after 2 min: ${namespaces.join(', ')}`);
+}
