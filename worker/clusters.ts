@@ -1,4 +1,5 @@
 // Kubernetes API clients per configured cluster.
+import { createHash } from 'node:crypto';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { ClusterConfig, Config } from '../config/schema.ts';
 
@@ -15,7 +16,29 @@ export function kubeConfigFor(cluster: ClusterConfig): KubeConfig {
   else if (cluster.kubeconfig) kc.loadFromFile(cluster.kubeconfig);
   else kc.loadFromDefault();
   if (cluster.context) kc.setCurrentContext(cluster.context);
+  reuseConnections(kc);
   return kc;
+}
+
+type DispatcherFactory = (cluster: unknown, agentOptions: unknown) => unknown;
+
+/**
+ * client-node 2.0 builds a new connection pool (undici Agent) for every request, so every call
+ * pays a TCP and TLS handshake; the rollout benchmark measured 5x slower sequential calls. One
+ * pool per distinct TLS setup (rotated certificates get a new one) keeps connections alive.
+ */
+function reuseConnections(kc: KubeConfig): void {
+  const target = kc as unknown as { createDispatcher?: DispatcherFactory };
+  const create = target.createDispatcher?.bind(kc);
+  if (!create) return;
+  const pools = new Map<string, unknown>();
+  target.createDispatcher = (cluster, agentOptions) => {
+    const key = createHash('sha256')
+      .update(JSON.stringify([cluster, agentOptions]))
+      .digest('hex');
+    if (!pools.has(key)) pools.set(key, create(cluster, agentOptions));
+    return pools.get(key);
+  };
 }
 
 export function buildClusterClients(config: Config): Map<string, ClusterClients> {

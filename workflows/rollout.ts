@@ -84,6 +84,8 @@ interface Compensation {
   ref: TargetRef;
   fromImage: string;
   toImage: string;
+  /** Waves are undone newest first; the Deployments of one wave together. */
+  wave: number;
 }
 
 export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResult> {
@@ -252,7 +254,12 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     }
   }
 
-  async function rollTarget(stage: StageSpec, planned: PlannedTarget, compensations: Compensation[]) {
+  async function rollTarget(
+    stage: StageSpec,
+    planned: PlannedTarget,
+    wave: number,
+    compensations: Compensation[],
+  ) {
     const target = status.targets.find(
       (t) =>
         t.stage === stage.name &&
@@ -271,7 +278,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     refresh();
     // Registered before the patch: the rollback activity is idempotent, and a patch whose
     // answer was lost must still be undone.
-    const compensation = { target, ref, fromImage: newImageBase, toImage: planned.currentImage };
+    const compensation = { target, ref, fromImage: newImageBase, toImage: planned.currentImage, wave };
     compensations.push(compensation);
     try {
       await kubeWrite.updateDeploymentImage({
@@ -325,7 +332,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       const problems: string[] = [];
       const waiting: Promise<void>[] = [];
       let reverted = 0;
-      for (const c of [...compensations].reverse()) {
+      const undo = async (c: Compensation) => {
         const name = `${c.ref.namespace}/${c.ref.deployment}`;
         try {
           const r = await kubeWrite.rollbackDeployment({
@@ -339,7 +346,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
             c.target.state = 'drift';
             c.target.detail = `changed by someone else (now ${r.currentImage || 'gone'}); left alone`;
             problems.push(`${name} drifted to ${r.currentImage || 'nothing'}; left alone`);
-            continue;
+            return;
           }
           reverted++;
           c.target.image = c.toImage;
@@ -360,6 +367,16 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
           c.target.detail = `rollback failed: ${failureMessage(err)}`;
           problems.push(`${name}: rollback failed: ${failureMessage(err)}`);
         }
+      };
+      // Newest wave first; the Deployments of one wave are patched back together.
+      const waves = [...new Set(compensations.map((c) => c.wave))].sort((a, b) => b - a);
+      for (const wave of waves) {
+        await Promise.all(
+          compensations
+            .filter((c) => c.wave === wave)
+            .reverse()
+            .map(undo),
+        );
       }
       await Promise.all(waiting);
       refresh();
@@ -456,8 +473,21 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       status.wave = { index: wave.index, total: waves.length };
       setPhase('rolling-out');
       for (const group of chunk(wave.targets, wave.maxParallel)) {
-        const results = await Promise.allSettled(group.map((t) => rollTarget(stage, t, compensations)));
-        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        // The first failure stops the others' waits: the rollback starts at once, not when the
+        // slowest sibling gives up.
+        const siblings = new CancellationScope();
+        const results = await siblings.run(() =>
+          Promise.allSettled(
+            group.map((t) =>
+              rollTarget(stage, t, wave.index, compensations).catch((err: unknown) => {
+                if (!isCancellation(err)) siblings.cancel();
+                throw err;
+              }),
+            ),
+          ),
+        );
+        const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        const failed = rejected.find((r) => !isCancellation(r.reason)) ?? rejected[0];
         if (failed) throw failed.reason;
       }
       setPhase('checking');

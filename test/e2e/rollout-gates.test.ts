@@ -132,6 +132,29 @@ describe('rollout gates', () => {
     );
   });
 
+  it('the first failure in a wave stops the waits of the others and rolls the wave back together', async () => {
+    fx = await createRolloutFixture(stack, {
+      stagingHealth: '{ rolloutTimeout: 5m }',
+      waves: '[ { percent: 100 } ]',
+    });
+    // web-2 gives up on its own within seconds; web-1 and web-3 would wait out the 5 minutes.
+    await fx.kube.apps.patchNamespacedDeployment({
+      namespace: fx.staging,
+      name: 'web-2',
+      body: [{ op: 'replace', path: '/spec/progressDeadlineSeconds', value: 1 }],
+    });
+    const broken = await fx.push({ broken: true });
+    const started = Date.now();
+    const result = await fx.result(await fx.request(broken));
+    expect(Date.now() - started).toBeLessThan(120_000);
+    expect(result.outcome).toBe('rolled_back');
+    expect(result.reason).toMatch(/web-2 not ready/);
+    expect(result.reason).toContain('rolled back 3 Deployments');
+    expect(Object.values(await fx.images(fx.staging))).toEqual(
+      fx.deployments.map(() => fx?.baseline.reference),
+    );
+  });
+
   it('pause holds between waves until resume', async () => {
     fx = await createRolloutFixture(stack, { waves: '[ { count: 1 }, { count: 1 }, { percent: 100 } ]' });
     const rebuilt = await fx.push();
