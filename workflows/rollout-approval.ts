@@ -26,21 +26,4 @@ export function refusalReason(
   return undefined;
 }
 
-/** A compact duration for messages: 90_000 → "1m30s". */
-export function formatDuration(ms: number): string {
-  if (ms < 1_000) return `${Math.max(0, Math.round(ms))}ms`;
-  let s = Math.round(ms / 1_000);
-  const parts: string[] = [];
-  for (const [unit, size] of [
-    ['d', 86_400],
-    ['h', 3_600],
-    ['m', 60],
-  ] as const) {
-    if (s >= size) {
-      parts.push(`${Math.floor(s / size)}${unit}`);
-      s %= size;
-    }
-  }
-  if (s > 0 || parts.length === 0) parts.push(`${s}s`);
-  return parts.join('');
-}
+export { formatDuration } from '../config/duration.ts';

@@ -39,7 +39,7 @@ describe('refusalReason', () => {
 
 describe('formatDuration', () => {
   it.each([
-    [0, '0ms'],
+    [0, '0s'],
     [250, '250ms'],
     [3_000, '3s'],
     [90_000, '1m30s'],
