@@ -27,6 +27,15 @@ RUN npm ci --omit=dev --no-audit --no-fund \
  && find node_modules/@temporalio/core-bridge/releases -mindepth 1 -maxdepth 1 ! -name "$target" -exec rm -rf {} + \
  && npm cache clean --force
 
+# ---- bundle: the workflow code, bundled once at build time -----------------------------------
+# The daemon then starts in seconds and needs no writable temp directory for the bundler.
+FROM deps AS bundle
+COPY config/ ./config/
+COPY workflows/ ./workflows/
+COPY activities/ ./activities/
+COPY worker/ ./worker/
+RUN node worker/cli/main.ts bundle-workflows /app/workflows.bundle.js
+
 # ---- runtime ---------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
@@ -38,6 +47,8 @@ COPY config/ ./config/
 COPY workflows/ ./workflows/
 COPY activities/ ./activities/
 COPY worker/ ./worker/
+COPY --from=bundle /app/workflows.bundle.js ./workflows.bundle.js
+ENV FRESHET_WORKFLOW_BUNDLE=/app/workflows.bundle.js
 # uid 1000 is the base image's "node" user; numeric, so runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 9464

@@ -172,11 +172,13 @@ export async function rollback(stack: Endpoints): Promise<Record<string, number>
         if (check?.completed === undefined) throw new Error(`${rolloutId}: no completed runHealthCheck`);
         visible = check.completed;
       } else {
-        const stalled = names.map((n) => w.firstSeen(n, deadlineExceeded, t0) ?? Number.NaN);
-        if (stalled.some(Number.isNaN)) {
-          throw new Error(
-            `${rolloutId}: not every Deployment showed ProgressDeadlineExceeded (${result.reason})`,
-          );
+        // The first stall starts the rollback, which cancels the other waits: the others may be
+        // patched back before their own deadline passes.
+        const stalled = names
+          .map((n) => w.firstSeen(n, deadlineExceeded, t0))
+          .filter((t): t is number => t !== undefined);
+        if (stalled.length === 0) {
+          throw new Error(`${rolloutId}: no Deployment showed ProgressDeadlineExceeded (${result.reason})`);
         }
         visible = Math.min(...stalled);
         spreadMs = Math.max(...stalled) - visible;

@@ -54,9 +54,14 @@ describe('freshet CLI', () => {
         'registries: [ { webhook: { source: distribution, tokenEnv: CLI_WEBHOOK_TOKEN }, name: reg-',
       ),
     );
+    // Bundled ahead of time, as the container image does.
+    const bundle = join(dir, 'workflows.bundle.js');
+    const bundled = await run(['bundle-workflows', bundle]);
+    expect(bundled.code).toBe(0);
+    expect(bundled.stdout).toContain(`wrote ${bundle}`);
     daemon = spawn(
       process.execPath,
-      [cli, 'start', '--listen', '127.0.0.1:0', '--grace', '10s', '--json-logs'],
+      [cli, 'start', '--listen', '127.0.0.1:0', '--grace', '10s', '--json-logs', '--workflow-bundle', bundle],
       {
         env: { ...process.env, ...fx.env, FRESHET_CONFIG: configPath, CLI_WEBHOOK_TOKEN: secret },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // The `freshet` command line: the daemon and the operator commands around it.
+import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { parseDuration } from '../../config/duration.ts';
 import { ConfigError, loadConfigFile } from '../../config/load.ts';
+import { workflowsPath } from '../daemon.ts';
 import { configPath, loadConfig, withClient } from './context.ts';
 import { freshnessCommand } from './freshness.ts';
 import { CliError } from './output.ts';
@@ -25,6 +28,7 @@ Commands:
   abort             stop a rollout and roll its current stage back
   rollout           roll out an image now (the newest build the watch saw, or --digest)
   freshness         every target: what it runs, the newest build, how long it is behind
+  bundle-workflows  bundle the workflow code ahead of time, for a faster start
 
 Run "freshet COMMAND --help" for a command's options. Exit codes: 0 done, 1 failed or
 refused, 2 wrong usage.`,
@@ -40,7 +44,14 @@ ${configHelp}
   --listen HOST:PORT  overrides metrics.listen (default 0.0.0.0:9464)
   --grace DURATION    how long running activities get on shutdown (default 30s)
   --log-level LEVEL   trace, debug, info, warn or error (default: log.level in the config)
-  --pretty            readable log lines (default on a terminal); --json-logs forces JSON`,
+  --pretty            readable log lines (default on a terminal); --json-logs forces JSON
+  --workflow-bundle FILE  workflow code from freshet bundle-workflows (default:
+                      $FRESHET_WORKFLOW_BUNDLE; else it is bundled at start, 5-10 s)`,
+  'bundle-workflows': `Usage: freshet bundle-workflows OUT
+
+Bundles the workflow code into OUT once (the container image does this at build time), so
+"freshet start --workflow-bundle OUT" starts in seconds and needs no writable temp directory.
+The bundle must come from the same Freshet version that runs it.`,
   'validate-config': `Usage: freshet validate-config FILE [--check-secrets]
 
 Checks the config file. Prints every problem with its path and line and exits 1, or prints a
@@ -110,6 +121,7 @@ const options = {
   pretty: { type: 'boolean' },
   'json-logs': { type: 'boolean' },
   'check-secrets': { type: 'boolean' },
+  'workflow-bundle': { type: 'string' },
 } as const;
 
 async function main(argv: string[]): Promise<number> {
@@ -149,14 +161,23 @@ async function main(argv: string[]): Promise<number> {
       const graceMs = v.grace ? parseDuration(v.grace) : 30_000;
       if (graceMs === undefined)
         throw new CliError(`--grace: expected a duration such as 30s, not "${v.grace}"`, 2);
+      const bundle = v['workflow-bundle'] ?? process.env.FRESHET_WORKFLOW_BUNDLE;
+      if (bundle && !existsSync(bundle)) throw new CliError(`workflow bundle ${bundle} not found`, 2);
       return startCommand({
         config: loadConfig(path),
         configPath: path,
         graceMs,
+        ...(bundle ? { workflowBundlePath: bundle } : {}),
         ...(v.listen ? { listen: v.listen } : {}),
         ...(v['log-level'] ? { logLevel: v['log-level'] } : {}),
         ...(v.pretty ? { pretty: true } : v['json-logs'] ? { pretty: false } : {}),
       });
+    }
+    case 'bundle-workflows': {
+      const out = need(positionals[0], 'where to? freshet bundle-workflows OUT');
+      const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+      writeFileSync(out, code);
+      return print(`wrote ${out} (${Math.round(code.length / 1024)} KiB)`);
     }
     case 'validate-config': {
       const file = need(positionals[0] ?? v.config, 'which file? freshet validate-config FILE');

@@ -15,6 +15,7 @@ export interface StartOptions {
   graceMs: number;
   logLevel?: string;
   pretty?: boolean;
+  workflowBundlePath?: string;
 }
 
 async function freePort(): Promise<number> {
@@ -73,6 +74,7 @@ export async function startCommand(options: StartOptions): Promise<number> {
       logger: logSink(log),
       shutdownGraceMs: options.graceMs,
       sdkMetricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+      ...(options.workflowBundlePath ? { workflowBundlePath: options.workflowBundlePath } : {}),
       ...(options.listen ? { listen: options.listen } : {}),
     });
   } catch (err) {

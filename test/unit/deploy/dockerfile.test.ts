@@ -78,9 +78,25 @@ function copySources(i: Instruction): string[] {
 }
 
 describe('Dockerfile', () => {
-  it('builds every stage on node:24-bookworm-slim', () => {
+  it('builds every stage on node:24-bookworm-slim, directly or from an earlier stage', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const s of stages) expect(s.from).toMatch(/^node:24(\.\d+)*-bookworm-slim(@sha256:[a-f0-9]{64})?$/);
+    const earlier: string[] = [];
+    for (const s of stages) {
+      if (!earlier.includes(s.from))
+        expect(s.from).toMatch(/^node:24(\.\d+)*-bookworm-slim(@sha256:[a-f0-9]{64})?$/);
+      if (s.name) earlier.push(s.name);
+    }
+    // The runtime stage starts clean from the base image, not from a build stage.
+    expect(stages.at(-1)?.from).toMatch(/^node:24/);
+  });
+
+  it('ships the workflow code bundled at build time', () => {
+    expect(only('COPY').map((i) => i.args)).toContainEqual(
+      expect.stringMatching(/--from=bundle .*workflows\.bundle\.js/),
+    );
+    expect(only('ENV').map((i) => i.args)).toContainEqual(
+      expect.stringMatching(/FRESHET_WORKFLOW_BUNDLE=\/app\/workflows\.bundle\.js/),
+    );
   });
 
   it('runs as uid 1000, exposes 9464 and checks /healthz with node (no curl in slim)', () => {
