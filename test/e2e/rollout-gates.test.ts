@@ -147,9 +147,14 @@ describe('rollout gates', () => {
     const started = Date.now();
     const result = await fx.result(await fx.request(broken));
     expect(Date.now() - started).toBeLessThan(120_000);
-    expect(result.outcome).toBe('rolled_back');
-    expect(result.reason).toMatch(/web-2 not ready/);
+    expect(result.reason).toMatch(/^stage staging: \S+\/web-2 not ready/);
     expect(result.reason).toContain('rolled back 3 Deployments');
+    // The siblings were stopped and put back. web-2 itself is back on its previous image too, but
+    // with a 1 s progress deadline it may count as unhealthy again on a slow machine ("failed").
+    expect(['rolled_back', 'failed']).toContain(result.outcome);
+    for (const name of ['web-1', 'web-3'])
+      expect(result.targets.find((t) => t.deployment === name)?.state, name).toBe('rolled_back');
+    if (result.outcome === 'failed') expect(result.reason).toMatch(/web-2 rolled back but is not healthy/);
     expect(Object.values(await fx.images(fx.staging))).toEqual(
       fx.deployments.map(() => fx?.baseline.reference),
     );
