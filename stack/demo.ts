@@ -13,6 +13,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfigFile } from '../config/load.ts';
 import { pushImage } from '../test/support/image-pusher.ts';
+import { deploymentManifest } from '../test/support/kube.ts';
 import { freshnessCommand } from '../worker/cli/freshness.ts';
 import { startDaemon } from '../worker/daemon.ts';
 import {
@@ -57,31 +58,9 @@ async function resetNamespaces(kubeconfig: string, image: string): Promise<void>
     }
     for (const name of names) {
       await apps.deleteNamespacedDeployment({ name, namespace }).catch(() => undefined);
-      const labels = { app: name, 'app.kubernetes.io/part-of': 'demo' };
-      const body = {
-        metadata: { name, labels },
-        spec: {
-          replicas: 2,
-          selector: { matchLabels: { app: name } },
-          template: {
-            metadata: { labels },
-            spec: {
-              securityContext: {
-                runAsNonRoot: true,
-                runAsUser: 1000,
-                seccompProfile: { type: 'RuntimeDefault' },
-              },
-              containers: [
-                {
-                  name,
-                  image,
-                  securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-                },
-              ],
-            },
-          },
-        },
-      };
+      const body = deploymentManifest({ name, image, replicas: 2 });
+      // Pipelines select the demo's Deployments by this label.
+      body.metadata = { ...body.metadata, labels: { app: name, 'app.kubernetes.io/part-of': 'demo' } };
       for (let i = 0; i < 20; i++) {
         const created = await apps.createNamespacedDeployment({ namespace, body }).then(
           () => true,
