@@ -27,6 +27,8 @@ interface Path {
   repository: string;
   image: string;
   auth?: { username: string; password: string };
+  /** temporal.instance of the daemon, which workflow ids carry. */
+  instance: string;
 }
 
 export async function detect(stack: Endpoints): Promise<Record<string, number>> {
@@ -37,6 +39,7 @@ export async function detect(stack: Endpoints): Promise<Record<string, number>> 
   const tokenEnv = `FRESHET_BENCH_WEBHOOK_TOKEN_${suffix}`;
   const userEnv = `FRESHET_BENCH_REG_USER_${suffix}`;
   const passEnv = `FRESHET_BENCH_REG_PASS_${suffix}`;
+  const instance = `freshet-bench-detect-${suffix}`;
   process.env[tokenEnv] = stack.registry.webhookToken;
   process.env[userEnv] = stack.registryAuth.username;
   process.env[passEnv] = stack.registryAuth.password;
@@ -47,6 +50,7 @@ export async function detect(stack: Endpoints): Promise<Record<string, number>> 
     registryUrl: stack.registry.url,
     repository: `bench-${suffix}/hooked`,
     image: `hooked-${suffix}`,
+    instance,
   };
   const polled: Path = {
     label: 'poll',
@@ -55,9 +59,10 @@ export async function detect(stack: Endpoints): Promise<Record<string, number>> 
     repository: `bench-${suffix}/polled`,
     image: `polled-${suffix}`,
     auth: { username: stack.registryAuth.username, password: stack.registryAuth.password },
+    instance,
   };
   const config: Config = configSchema.parse({
-    temporal: { address: stack.temporal.address, taskQueue: `freshet-bench-detect-${suffix}` },
+    temporal: { address: stack.temporal.address, taskQueue: instance },
     registries: [
       {
         name: hooked.registry,
@@ -140,7 +145,7 @@ export async function detect(stack: Endpoints): Promise<Record<string, number>> 
     if (daemon) {
       for (const path of [hooked, polled]) {
         await daemon.client.workflow
-          .getHandle(watchWorkflowId(path.registry))
+          .getHandle(watchWorkflowId(config.temporal.instance, path.registry))
           .terminate('benchmark over')
           .catch(() => undefined);
       }
@@ -197,7 +202,9 @@ async function push(path: Path) {
 }
 
 async function baselineSeen(client: Client, path: Path): Promise<boolean> {
-  const status = await client.workflow.getHandle(watchWorkflowId(path.registry)).query(watchStatusQuery);
+  const status = await client.workflow
+    .getHandle(watchWorkflowId(path.instance, path.registry))
+    .query(watchStatusQuery);
   return status.images.some((i) => i.image.name === path.image && i.state.latest !== undefined);
 }
 
@@ -205,7 +212,7 @@ async function baselineSeen(client: Client, path: Path): Promise<boolean> {
 async function measurePush(client: Client, path: Path, timeoutMs: number) {
   const pushed = await push(path);
   const pushedAt = Date.now();
-  const workflowId = rolloutWorkflowId(pipeline, path.image, pushed.digest);
+  const workflowId = rolloutWorkflowId(pipeline, path.image, pushed.digest, path.instance);
   const handle = client.workflow.getHandle(workflowId);
   const described = await waitFor(
     `the ${path.label} path to start ${workflowId} (is the daemon reached at the stack's webhook URL?)`,

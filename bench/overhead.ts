@@ -150,7 +150,7 @@ export async function overhead(stack: Endpoints): Promise<Record<string, number>
     type Measured = Omit<Sample, 'requests'>;
     const freshet = async (s: Setup, pushed: Awaited<ReturnType<typeof push>>): Promise<Measured> => {
       const watch = s.watches.freshet;
-      const rolloutId = rolloutWorkflowId(s.pipeline, image, pushed.digest);
+      const rolloutId = rolloutWorkflowId(s.pipeline, image, pushed.digest, config.temporal.instance);
       rolloutIds.push(rolloutId);
       const t0 = Date.now();
       await requestRollout(
@@ -291,7 +291,7 @@ export async function overhead(stack: Endpoints): Promise<Record<string, number>
     if (daemon) {
       await terminateAll(
         daemon.client,
-        [...rolloutIds, ...sizes.map((s) => pipelineWorkflowId(pipelineOf(s)))],
+        [...rolloutIds, ...sizes.map((s) => pipelineWorkflowId(config.temporal.instance, pipelineOf(s)))],
         'benchmark over',
       );
       await daemon.close();

@@ -36,6 +36,7 @@ export async function pollCost(stack: Endpoints): Promise<Record<string, number>
   installQuietRuntime();
   const suffix = runSuffix();
   const group = (size: number) => `cost${size}-${suffix}`;
+  const instance = `freshet-bench-cost-${suffix}`;
   const repository = (size: number, i: number) => `cost${size}-${suffix}/app${i}`;
 
   const registry = await startTestRegistry();
@@ -48,7 +49,7 @@ export async function pollCost(stack: Endpoints): Promise<Record<string, number>
       progress,
     );
     const config: Config = configSchema.parse({
-      temporal: { address: stack.temporal.address, taskQueue: `freshet-bench-cost-${suffix}` },
+      temporal: { address: stack.temporal.address, taskQueue: instance },
       registries: sizes.map((size) => ({
         name: group(size),
         url: registry.url,
@@ -73,11 +74,11 @@ export async function pollCost(stack: Endpoints): Promise<Record<string, number>
       freshnessIntervalMs: 3_600_000,
     });
     const client = daemon.client;
-    for (const size of sizes) await awaitBaseline(client, group(size), size, progress);
+    for (const size of sizes) await awaitBaseline(client, instance, group(size), size, progress);
 
     const metrics: Record<string, number> = {};
     for (const size of sizes) {
-      const idle = await measureIdleCycles(client, registry, group(size), progress);
+      const idle = await measureIdleCycles(client, registry, instance, group(size), progress);
       const perCheck = size * idleCycles;
       metrics[`head_per_image_idle_${size}`] = round(idle.heads / perCheck, 3);
       metrics[`get_per_image_idle_${size}`] = round(idle.gets / perCheck, 3);
@@ -121,7 +122,7 @@ export async function pollCost(stack: Endpoints): Promise<Record<string, number>
     if (daemon) {
       for (const size of sizes) {
         await daemon.client.workflow
-          .getHandle(watchWorkflowId(group(size)))
+          .getHandle(watchWorkflowId(instance, group(size)))
           .terminate('benchmark over')
           .catch(() => undefined);
       }
@@ -146,16 +147,22 @@ async function pushAll(registryUrl: string, repositories: string[], progress: Pr
   return digests;
 }
 
-async function watchStatus(client: Client, group: string) {
-  return client.workflow.getHandle(watchWorkflowId(group)).query(watchStatusQuery);
+async function watchStatus(client: Client, instance: string, group: string) {
+  return client.workflow.getHandle(watchWorkflowId(instance, group)).query(watchStatusQuery);
 }
 
-async function awaitBaseline(client: Client, group: string, size: number, progress: Progress) {
+async function awaitBaseline(
+  client: Client,
+  instance: string,
+  group: string,
+  size: number,
+  progress: Progress,
+) {
   let reported = -1;
   await waitFor(
     `the first digest of all ${size} images of ${group}`,
     async () => {
-      const status = await watchStatus(client, group);
+      const status = await watchStatus(client, instance, group);
       const seen = status.images.filter((i) => i.state.latest).length;
       const failed = status.images.filter((i) => i.state.lastError).length;
       if (seen !== reported) progress(`${group}: baseline of ${seen}/${size} images (${failed} failed)`);
@@ -167,12 +174,12 @@ async function awaitBaseline(client: Client, group: string, size: number, progre
 }
 
 /** Asks for one check of every image and waits until that cycle has finished. */
-async function checkOnce(client: Client, group: string): Promise<void> {
-  const before = (await watchStatus(client, group)).cycles;
-  await client.workflow.getHandle(watchWorkflowId(group)).signal(checkNowSignal);
+async function checkOnce(client: Client, instance: string, group: string): Promise<void> {
+  const before = (await watchStatus(client, instance, group)).cycles;
+  await client.workflow.getHandle(watchWorkflowId(instance, group)).signal(checkNowSignal);
   await waitFor(
     `cycle ${before + 1} of ${group}`,
-    async () => (await watchStatus(client, group)).cycles > before,
+    async () => (await watchStatus(client, instance, group)).cycles > before,
     {
       timeoutMs: 120_000,
       intervalMs: 250,
@@ -192,21 +199,27 @@ async function settledRequestCount(registry: TestRegistry): Promise<number> {
   return last;
 }
 
-async function measureIdleCycles(client: Client, registry: TestRegistry, group: string, progress: Progress) {
-  const handle = client.workflow.getHandle(watchWorkflowId(group));
+async function measureIdleCycles(
+  client: Client,
+  registry: TestRegistry,
+  instance: string,
+  group: string,
+  progress: Progress,
+) {
+  const handle = client.workflow.getHandle(watchWorkflowId(instance, group));
   const runBefore = (await handle.describe()).runId;
   const historyBefore = (await handle.fetchHistory()).events?.length ?? 0;
   const logBefore = await settledRequestCount(registry);
   for (let i = 0; i < idleCycles; i++) {
     const t0 = Date.now();
-    await checkOnce(client, group);
+    await checkOnce(client, instance, group);
     progress(`${group}: idle cycle ${i + 1}/${idleCycles} in ${Date.now() - t0} ms`);
   }
   const logAfter = await settledRequestCount(registry);
   const events = (await handle.fetchHistory()).events ?? [];
   if ((await handle.describe()).runId !== runBefore)
     throw new Error(`${group} continued as new during the idle cycles; its event count would be wrong`);
-  const status = await watchStatus(client, group);
+  const status = await watchStatus(client, instance, group);
   const failed = status.images.filter((i) => i.state.lastError);
   if (failed.length > 0)
     throw new Error(`${failed.length} checks failed, e.g. ${failed[0]?.state.lastError}`);

@@ -107,7 +107,7 @@ export async function recovery(stack: Endpoints): Promise<Record<string, number>
     for (let i = 0; i < reps; i++) {
       const before = generations(w);
       const pushed = await push();
-      const rolloutId = rolloutWorkflowId(pipeline, image, pushed.digest);
+      const rolloutId = rolloutWorkflowId(pipeline, image, pushed.digest, config.temporal.instance);
       rolloutIds.push(rolloutId);
       const t0 = Date.now();
       await requestRollout(
@@ -168,7 +168,11 @@ export async function recovery(stack: Endpoints): Promise<Record<string, number>
   } finally {
     watch?.close();
     await daemon?.stop();
-    await terminateAll(client, [...rolloutIds, pipelineWorkflowId(pipeline)], 'benchmark over');
+    await terminateAll(
+      client,
+      [...rolloutIds, pipelineWorkflowId(config.temporal.instance, pipeline)],
+      'benchmark over',
+    );
     await connection.close();
     await removeNamespaces(kube, [namespace], progress);
     rmSync(dir, { recursive: true, force: true });

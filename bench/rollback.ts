@@ -124,7 +124,7 @@ export async function rollback(stack: Endpoints): Promise<Record<string, number>
     progress('Deployments available; daemon up');
 
     const run = async (path: Path, pushed: PushedImage) => {
-      const rolloutId = rolloutWorkflowId(pipelines[path], image, pushed.digest);
+      const rolloutId = rolloutWorkflowId(pipelines[path], image, pushed.digest, config.temporal.instance);
       rolloutIds.push(rolloutId);
       const t0 = Date.now();
       await requestRollout(
@@ -219,7 +219,11 @@ export async function rollback(stack: Endpoints): Promise<Record<string, number>
     if (daemon) {
       await terminateAll(
         daemon.client,
-        [...rolloutIds, pipelineWorkflowId(pipelines.check), pipelineWorkflowId(pipelines.stalled)],
+        [
+          ...rolloutIds,
+          pipelineWorkflowId(config.temporal.instance, pipelines.check),
+          pipelineWorkflowId(config.temporal.instance, pipelines.stalled),
+        ],
         'benchmark over',
       );
       await daemon.close();

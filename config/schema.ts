@@ -3,6 +3,7 @@
 // messages are what a user sees when a config file is wrong.
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
+import { checkTargetOwnership } from './target-ownership.ts';
 
 const namePattern = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const name = (what: string) =>
@@ -268,24 +269,45 @@ const pipeline = z.strictObject({
   onNewerDigest: z.enum(['supersede', 'queue']).default('supersede'),
 });
 
+// Workflow ids end in `@<instance>`, so the name may not hold an `@`, and it stays short.
+const instancePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const instanceName = z
+  .string()
+  .regex(instancePattern, 'instance names use letters, digits, ".", "_" and "-" (like "prod"), at most 63');
+
+const temporal = z
+  .strictObject({
+    address: hostPort.default('localhost:7233'),
+    namespace: z.string().min(1).default('default'),
+    taskQueue: z.string().min(1).default('freshet'),
+    tls: z
+      .strictObject({
+        serverName: z.string().optional(),
+        caFile: filePath.optional(),
+        certFile: filePath.optional(),
+        keyFile: filePath.optional(),
+      })
+      .optional(),
+    ...secretRef('apiKey'),
+    instance: instanceName.optional(),
+  })
+  .transform((t, ctx) => {
+    // The instance defaults to the task queue: two deployments on two task queues never share an id.
+    const instance = t.instance ?? t.taskQueue;
+    if (!instancePattern.test(instance)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['instance'],
+        message: `the task queue "${t.taskQueue}" cannot serve as the instance name; set temporal.instance (letters, digits, ".", "_" and "-")`,
+      });
+    }
+    return { ...t, instance };
+  })
+  .prefault({});
+
 export const configSchema = z
   .strictObject({
-    temporal: z
-      .strictObject({
-        address: hostPort.default('localhost:7233'),
-        namespace: z.string().min(1).default('default'),
-        taskQueue: z.string().min(1).default('freshet'),
-        tls: z
-          .strictObject({
-            serverName: z.string().optional(),
-            caFile: filePath.optional(),
-            certFile: filePath.optional(),
-            keyFile: filePath.optional(),
-          })
-          .optional(),
-        ...secretRef('apiKey'),
-      })
-      .prefault({}),
+    temporal,
     registries: z.array(registry).default([]),
     clusters: z.record(name('cluster'), cluster).default({}),
     images: z.array(image).default([]),
@@ -365,6 +387,7 @@ function checkReferences(c: Raw, ctx: z.RefinementCtx): void {
       }
     });
   }
+  checkTargetOwnership(c, ctx);
 }
 
 export type Config = z.output<typeof configSchema>;

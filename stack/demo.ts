@@ -18,10 +18,12 @@ import { freshnessCommand } from '../worker/cli/freshness.ts';
 import { startDaemon } from '../worker/daemon.ts';
 import {
   approveSignal,
+  pipelineWorkflowId,
   type RolloutStatus,
   rolloutStatusQuery,
   rolloutWorkflowId,
 } from '../workflows/rollout-messages.ts';
+import { watchWorkflowId } from '../workflows/watch-messages.ts';
 import { StackError } from './process.ts';
 import { startStack, stopStack } from './stack.ts';
 
@@ -128,7 +130,7 @@ async function main(args: string[]): Promise<number> {
     await resetNamespaces(endpoints.kubernetes.kubeconfig, baseline.reference);
     step('deployed it to staging (web, api, worker) and production (web, api, worker)');
     const config = loadConfigFile(configFile);
-    await clearLeftovers(endpoints.temporal.address, config.temporal.taskQueue);
+    await clearLeftovers(endpoints.temporal.address, config.temporal);
     // Listen where the stack's registry sends its push notifications.
     const listen = new URL(endpoints.registry.webhookUrl).host;
     daemon = await startDaemon({ config, listen, freshnessIntervalMs: 5_000, batchWindowMs: 100 });
@@ -154,7 +156,7 @@ async function main(args: string[]): Promise<number> {
       ...(broken ? { broken: true } : {}),
     });
     step(`pushed a rebuild${broken ? ' that will never become ready' : ''}: ${rebuilt.reference}`);
-    const id = rolloutWorkflowId('web', 'web', rebuilt.digest);
+    const id = rolloutWorkflowId('web', 'web', rebuilt.digest, config.temporal.instance);
     const handle = client.workflow.getHandle(id);
     const pushedAt = Date.now();
     await waitUntil(() =>
@@ -213,10 +215,14 @@ async function main(args: string[]): Promise<number> {
 }
 
 /** Earlier demo runs (or anything else on the stack) may have left the demo's workflows running. */
-async function clearLeftovers(address: string, taskQueue: string): Promise<void> {
+async function clearLeftovers(
+  address: string,
+  temporal: { taskQueue: string; instance: string },
+): Promise<void> {
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
-  const query = `ExecutionStatus = 'Running' AND (WorkflowId = 'freshet-pipeline-web' OR WorkflowId = 'freshet-watch-local' OR TaskQueue = '${taskQueue}')`;
+  const ids = [pipelineWorkflowId(temporal.instance, 'web'), watchWorkflowId(temporal.instance, 'local')];
+  const query = `ExecutionStatus = 'Running' AND (${ids.map((id) => `WorkflowId = '${id}'`).join(' OR ')} OR TaskQueue = '${temporal.taskQueue}')`;
   for await (const wf of client.workflow.list({ query })) {
     await client.workflow
       .getHandle(wf.workflowId)

@@ -13,6 +13,7 @@ import { createWatchActivities } from '../activities/watch/check-images.ts';
 import type { Config } from '../config/schema.ts';
 import { resolveSecret } from '../config/secrets.ts';
 import { buildClusterClients } from './clusters.ts';
+import { foreignWorkflowProblem, foreignWorkflows } from './foreign-workflows.ts';
 import { collectTargets, publishFreshness } from './freshness.ts';
 import { type HttpServer, startHttpServer } from './http.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -21,6 +22,7 @@ import { countPendingApprovals, hasSearchAttributes } from './rollouts.ts';
 import { temporalConnectionOptions } from './temporal-connection.ts';
 import { dispatchHints, reconcileWatches, watchStatuses } from './watches.ts';
 import { type LogSink, silentLogSink } from './webhooks/types.ts';
+import type { ForeignWorkflow } from './workflow-owner.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -45,6 +47,8 @@ export interface DaemonOptions {
 export interface Daemon {
   url: string;
   client: Client;
+  /** temporal.instance: the name its watch, pipeline and rollout ids carry. */
+  instance: string;
   metrics: Metrics;
   refreshFreshness(): Promise<void>;
   close(): Promise<void>;
@@ -88,7 +92,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         },
       }),
       ...createRolloutRequestActivities({ client, config, searchAttributes }),
-      ...createKubernetesActivities({ clusters }),
+      ...createKubernetesActivities({ clusters, config }),
       ...createHealthActivities(),
       ...createRolloutReportActivities(metrics),
     },
@@ -128,12 +132,32 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   }
 
   const [host = '0.0.0.0', port = '9464'] = splitHostPort(options.listen ?? config.metrics.listen);
+  // Logged once per workflow, however often /readyz finds it again.
+  const reportedForeign = new Set<string>();
+  const reportForeign = (found: readonly ForeignWorkflow[]) => {
+    for (const f of found) {
+      if (reportedForeign.has(f.workflowId)) continue;
+      reportedForeign.add(f.workflowId);
+      log.error(
+        {
+          workflowId: f.workflowId,
+          taskQueue: temporal.taskQueue,
+          otherTaskQueue: f.taskQueue,
+          instance: temporal.instance,
+        },
+        `workflow ${f.workflowId} of this Freshet ${foreignWorkflowProblem(config, f)}`,
+      );
+    }
+  };
+
   let http: HttpServer | undefined;
   try {
-    await reconcileWatches(client, config, {
+    const reconciled = await reconcileWatches(client, config, {
       ...(options.batchWindowMs ? { batchWindowMs: options.batchWindowMs } : {}),
       ...(options.maxHistoryEvents ? { maxHistoryEvents: options.maxHistoryEvents } : {}),
     });
+    reportForeign(reconciled.foreign);
+    if (reconciled.stopped.length > 0) log.info({ stopped: reconciled.stopped }, 'stopped watches');
     http = await startHttpServer({
       host,
       port: Number(port),
@@ -167,6 +191,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
                   `unreachable: ${err instanceof Error ? err.message : String(err)}`;
               });
           }
+          if (checks.temporal === 'ok') {
+            const foreign = await foreignWorkflows(client, config);
+            reportForeign(foreign);
+            for (const f of foreign) checks[`workflow ${f.workflowId}`] = foreignWorkflowProblem(config, f);
+          }
           return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
         },
         webhooks: {
@@ -182,11 +211,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     throw err;
   }
   scheduleFreshness();
-  log.info({ url: http.url, taskQueue: temporal.taskQueue }, 'freshet daemon started');
+  log.info(
+    { url: http.url, taskQueue: temporal.taskQueue, instance: temporal.instance },
+    'freshet daemon started',
+  );
 
   return {
     url: http.url,
     client,
+    instance: temporal.instance,
     metrics,
     refreshFreshness,
     async close() {

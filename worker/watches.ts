@@ -7,6 +7,8 @@ import {
   type CheckNowHint,
   checkNowSignal,
   configureSignal,
+  type ImageState,
+  legacyWatchWorkflowId,
   stopSignal,
   type WatchedImage,
   type WatchInput,
@@ -15,6 +17,7 @@ import {
   watchWorkflowId,
 } from '../workflows/watch-messages.ts';
 import type { WebhookHint } from './webhooks/types.ts';
+import { type ForeignWorkflow, runningTaskQueue } from './workflow-owner.ts';
 
 export function watchGroups(config: Config): Map<string, WatchedImage[]> {
   const groups = new Map<string, WatchedImage[]>();
@@ -40,50 +43,80 @@ export function watchGroups(config: Config): Map<string, WatchedImage[]> {
 }
 
 export interface ReconcileResult {
+  /** Workflow ids of the watches started, configured and stopped. */
   started: string[];
   configured: string[];
   stopped: string[];
+  /** Watches with this deployment's ids on another task queue: left alone, and /readyz fails. */
+  foreign: ForeignWorkflow[];
 }
 
-/** Starts missing watches, sends the current images to every watch, stops watches no longer configured. */
+/**
+ * Starts missing watches, sends the current images to every watch, and stops every other watch
+ * on this task queue: groups no longer configured, and watches with the ids used before ids
+ * carried the instance. A new watch takes over such a watch's state, so an upgrade neither
+ * misses a rebuild nor rolls one out twice.
+ */
 export async function reconcileWatches(
   client: Client,
   config: Config,
   options: { batchWindowMs?: number; maxHistoryEvents?: number } = {},
 ): Promise<ReconcileResult> {
+  const { instance, taskQueue } = config.temporal;
   const groups = watchGroups(config);
-  const result: ReconcileResult = { started: [], configured: [], stopped: [] };
+  const result: ReconcileResult = { started: [], configured: [], stopped: [], foreign: [] };
+  const expected = new Set<string>();
   for (const [group, images] of groups) {
-    const workflowId = watchWorkflowId(group);
+    const workflowId = watchWorkflowId(instance, group);
+    expected.add(workflowId);
+    const owner = await runningTaskQueue(client, workflowId);
+    if (owner !== undefined && owner !== taskQueue) {
+      // Signalling it would reconfigure another deployment's watch with this config's images.
+      result.foreign.push({ workflowId, taskQueue: owner });
+      continue;
+    }
+    const state = owner === undefined ? await legacyState(client, taskQueue, group) : undefined;
     const input: WatchInput = {
       group,
       images,
+      ...(state ? { state } : {}),
       ...(options.batchWindowMs ? { batchWindowMs: options.batchWindowMs } : {}),
       ...(options.maxHistoryEvents ? { maxHistoryEvents: options.maxHistoryEvents } : {}),
     };
-    const wasRunning = await client.workflow
-      .getHandle(workflowId)
-      .describe()
-      .then((d) => d.status.name === 'RUNNING')
-      .catch(() => false);
     await client.workflow.signalWithStart('watchWorkflow', {
       workflowId,
-      taskQueue: config.temporal.taskQueue,
+      taskQueue,
       args: [input],
       signal: configureSignal,
       signalArgs: [images],
       staticSummary: `watch ${group}: ${images.length} image${images.length === 1 ? '' : 's'}`,
     });
-    (wasRunning ? result.configured : result.started).push(group);
+    (owner === undefined ? result.started : result.configured).push(workflowId);
   }
-  const query = `WorkflowType = 'watchWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${config.temporal.taskQueue}'`;
+  const query = `WorkflowType = 'watchWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`;
   for await (const wf of client.workflow.list({ query })) {
-    const group = wf.workflowId.replace(/^freshet-watch-/, '');
-    if (groups.has(group)) continue;
+    if (expected.has(wf.workflowId)) continue;
     await client.workflow.getHandle(wf.workflowId).signal(stopSignal);
-    result.stopped.push(group);
+    result.stopped.push(wf.workflowId);
   }
   return result;
+}
+
+/** What a watch under the id used before ids carried the instance knows, when this task queue runs one. */
+async function legacyState(
+  client: Client,
+  taskQueue: string,
+  group: string,
+): Promise<Record<string, ImageState> | undefined> {
+  const legacyId = legacyWatchWorkflowId(group);
+  if ((await runningTaskQueue(client, legacyId)) !== taskQueue) return undefined;
+  try {
+    const status = await client.workflow.getHandle(legacyId).query(watchStatusQuery);
+    return Object.fromEntries(status.images.map((i) => [i.image.name, i.state]));
+  } catch {
+    // Without its state the new watch starts from a baseline, as a first start does.
+    return undefined;
+  }
 }
 
 /**
@@ -115,7 +148,9 @@ export async function dispatchHints(
       // Only a running watch is signalled: the daemon starts watches with their settings, and a
       // watch started here would take this very push as its baseline instead of rolling it out.
       try {
-        await client.workflow.getHandle(watchWorkflowId(group)).signal(checkNowSignal, signalArg);
+        await client.workflow
+          .getHandle(watchWorkflowId(config.temporal.instance, group))
+          .signal(checkNowSignal, signalArg);
         matched = true;
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -138,7 +173,8 @@ export async function watchStatuses(client: Client, config: Config): Promise<Wat
   const out: WatchStatus[] = [];
   for (const group of watchGroups(config).keys()) {
     try {
-      out.push(await client.workflow.getHandle(watchWorkflowId(group)).query(watchStatusQuery));
+      const handle = client.workflow.getHandle(watchWorkflowId(config.temporal.instance, group));
+      out.push(await handle.query(watchStatusQuery));
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }

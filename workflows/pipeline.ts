@@ -38,7 +38,8 @@ const pipelineKey = defineSearchAttributeKey(searchAttributeNames.pipeline, Sear
 const imageKey = defineSearchAttributeKey(searchAttributeNames.image, SearchAttributeType.KEYWORD);
 const phaseKey = defineSearchAttributeKey(searchAttributeNames.phase, SearchAttributeType.KEYWORD);
 
-const idOf = (r: PipelineRequest) => rolloutWorkflowId(r.request.pipeline, r.request.image, r.request.digest);
+const idOf = (r: PipelineRequest) =>
+  rolloutWorkflowId(r.request.pipeline, r.request.image, r.request.digest, r.instance);
 const brief = (r: PipelineRequest) => ({
   rolloutId: idOf(r),
   digest: r.request.digest,

@@ -47,6 +47,8 @@ export interface RolloutInput {
   spec: PipelineSpec;
   /** The server knows Freshet's search attributes (the daemon checks on start). */
   searchAttributes?: boolean;
+  /** temporal.instance of the Freshet that asked; the rollout's id carries it (absent in old requests). */
+  instance?: string;
 }
 
 export type RolloutOutcome =
@@ -181,7 +183,10 @@ export interface PipelineStatus {
 
 export const requestRolloutSignal = defineSignal<[PipelineRequest]>('requestRollout');
 export const pipelineStatusQuery = defineQuery<PipelineStatus>('pipelineStatus');
-export const pipelineWorkflowId = (pipeline: string) => `freshet-pipeline-${pipeline}`;
+export const pipelineWorkflowId = (instance: string, pipeline: string) =>
+  `freshet-pipeline-${pipeline}@${instance}`;
+/** The id a pipeline workflow had before ids carried the instance. */
+export const legacyPipelineWorkflowId = (pipeline: string) => `freshet-pipeline-${pipeline}`;
 
 /** Search attributes registered on the Temporal server (see stack/layout.ts and the README). */
 export const searchAttributeNames = {

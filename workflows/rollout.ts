@@ -282,6 +282,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     compensations.push(compensation);
     try {
       await kubeWrite.updateDeploymentImage({
+        pipeline: request.pipeline,
         ref,
         newImage: newImageBase,
         previousImage: planned.currentImage,
@@ -439,6 +440,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   ): Promise<'succeeded' | 'superseded'> {
     setPhase('planning');
     const plan = await kube.planStage({
+      pipeline: request.pipeline,
       cluster: stage.cluster,
       targets: stage.targets,
       registryHost: request.registryHost,

@@ -76,11 +76,24 @@ export const configureSignal = defineSignal<[WatchedImage[]]>('configure');
 export const stopSignal = defineSignal('stop');
 export const watchStatusQuery = defineQuery<WatchStatus>('watchStatus');
 
-export const watchWorkflowId = (group: string) => `freshet-watch-${group}`;
+// Workflow ids end in `@<instance>` (temporal.instance), so two Freshet deployments in one
+// namespace never share a watch, a pipeline or a rollout. Instance names hold no `@`.
+export const watchWorkflowId = (instance: string, group: string) => `freshet-watch-${group}@${instance}`;
+/** The id a watch had before ids carried the instance; the daemon retires such watches. */
+export const legacyWatchWorkflowId = (group: string) => `freshet-watch-${group}`;
 
-/** One rollout per pipeline, image and digest: a duplicate request maps to the same id. */
-export function rolloutWorkflowId(pipeline: string, image: string, digest: string): string {
-  return `freshet-rollout-${pipeline}-${image}-${digest.replace(/^sha256:/, '')}`;
+/**
+ * One rollout per pipeline, image and digest: a duplicate request maps to the same id. Requests
+ * recorded before ids carried the instance have none, and keep the id they had.
+ */
+export function rolloutWorkflowId(
+  pipeline: string,
+  image: string,
+  digest: string,
+  instance?: string,
+): string {
+  const id = `freshet-rollout-${pipeline}-${image}-${digest.replace(/^sha256:/, '')}`;
+  return instance === undefined ? id : `${id}@${instance}`;
 }
 
 export interface ImageCheckRequest {

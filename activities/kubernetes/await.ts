@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Watch } from '@kubernetes/client-node';
 import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ClusterClients } from '../../worker/clusters.ts';
+import type { KubernetesClients } from './clients.ts';
 import { type DeploymentState, parseDeployment, readDeployment } from './deployment.ts';
 import { describePods, diagnosePods } from './diagnose.ts';
 import { apiStatus, deploymentNotFound, kubernetesFailure } from './errors.ts';
@@ -22,7 +22,7 @@ export interface AwaitOptions {
 }
 
 export async function awaitDeploymentReady(
-  clients: ClusterClients,
+  clients: KubernetesClients,
   input: AwaitInput,
   options: AwaitOptions = {},
 ): Promise<AwaitResult> {
@@ -84,7 +84,7 @@ export async function awaitDeploymentReady(
  * (expired resourceVersion, server-side close, deletion): the caller then reads afresh.
  */
 function watchDeployment(
-  clients: ClusterClients,
+  clients: KubernetesClients,
   d: DeploymentState,
   ms: number,
   signal: AbortSignal | undefined,
@@ -135,7 +135,7 @@ const seconds = (ms: number) => {
 
 /** Non-retryable: another attempt would wait for the same broken pods; the workflow rolls back. */
 async function notReady(
-  clients: ClusterClients,
+  clients: KubernetesClients,
   input: AwaitInput,
   d: DeploymentState,
   verdict: RolloutVerdict,

@@ -1,7 +1,7 @@
 // The parts of a Deployment the activities depend on, parsed at the edge (typed API results and
 // raw watch events alike), and the one guarded patch that changes a container's image.
 import { z } from 'zod';
-import type { ClusterClients } from '../../worker/clusters.ts';
+import type { KubernetesClients } from './clients.ts';
 import { apiStatus, kubernetesFailure } from './errors.ts';
 
 /** What Freshet records on each Deployment it changes (invariant 2). */
@@ -10,6 +10,9 @@ export const annotations = {
   previousImage: 'freshet.dev/previous-image',
   image: 'freshet.dev/image',
   rolledBackBy: 'freshet.dev/rolled-back-by',
+  /** The pipeline and Freshet instance that own the Deployment: set with each update, never by a rollback. */
+  pipeline: 'freshet.dev/pipeline',
+  instance: 'freshet.dev/instance',
   changeCause: 'kubernetes.io/change-cause',
 } as const;
 
@@ -66,6 +69,13 @@ export function parseDeployment(raw: unknown, fallbackNamespace = ''): Deploymen
   return { ...d, namespace: d.metadata.namespace ?? fallbackNamespace, name: d.metadata.name };
 }
 
+/** Who owns the Deployment, when a Freshet update recorded it. */
+export function ownerOf(d: DeploymentState): { pipeline: string; instance: string } | undefined {
+  const pipeline = d.metadata.annotations?.[annotations.pipeline];
+  if (pipeline === undefined) return undefined;
+  return { pipeline, instance: d.metadata.annotations?.[annotations.instance] ?? '' };
+}
+
 export function containerImage(d: DeploymentState, container: string): string | undefined {
   return d.spec.template.spec.containers.find((c) => c.name === container)?.image;
 }
@@ -75,7 +85,7 @@ export function containerNames(d: DeploymentState): string[] {
 }
 
 export async function readDeployment(
-  clients: ClusterClients,
+  clients: KubernetesClients,
   namespace: string,
   name: string,
 ): Promise<DeploymentState | undefined> {
@@ -136,7 +146,7 @@ export function imagePatch(
  * change), so the caller decides again from fresh state; any other refusal is final.
  */
 export async function patchContainerImage(
-  clients: ClusterClients,
+  clients: KubernetesClients,
   d: DeploymentState,
   container: string,
   from: string,

@@ -1,7 +1,7 @@
 // Why a rollout is stuck, in the words of its pods: a failure that says "ImagePullBackOff (3)"
 // saves the operator a kubectl session.
 import type { V1Pod } from '@kubernetes/client-node';
-import type { ClusterClients } from '../../worker/clusters.ts';
+import type { KubernetesClients } from './clients.ts';
 import { type DeploymentState, selectorText } from './deployment.ts';
 
 export interface PodSummary {
@@ -60,7 +60,7 @@ const revision = (annotations: Record<string, string> | undefined) =>
  * that is already certain, so its own errors yield undefined instead of hiding that failure.
  */
 export async function diagnosePods(
-  clients: ClusterClients,
+  clients: KubernetesClients,
   d: DeploymentState,
 ): Promise<PodSummary | undefined> {
   try {

@@ -75,3 +75,12 @@ export function containerNotFound(
     details: [{ cluster, namespace, deployment: name, container }],
   });
 }
+
+/** Invariant 12: the daemon's config does not contain what the workflow asked for. */
+export function notInConfig(refusal: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    message: `refused: ${refusal}`,
+    type: 'NotInConfig',
+    nonRetryable: true,
+  });
+}

@@ -1,8 +1,13 @@
 // The Kubernetes activities of the rollout workflow, bound to the configured clusters. Each takes
-// the cluster by name from its input, so the workflow's history says where every change went.
-import { ApplicationFailure } from '@temporalio/common';
-import type { ClusterClients } from '../../worker/clusters.ts';
+// the cluster by name from its input, so the workflow's history says where every change went,
+// and checks that input against the daemon's own config first (invariant 12), whoever started
+// the workflow.
+import type { Config } from '../../config/schema.ts';
+import { kubernetesAuthority } from './authority.ts';
 import { awaitDeploymentReady } from './await.ts';
+import type { KubernetesClients } from './clients.ts';
+import { notInConfig } from './errors.ts';
+import { parseAwaitInput, parsePlanStageInput, parseRollbackInput, parseUpdateInput } from './inputs.ts';
 import { planStage } from './plan.ts';
 import { rollbackDeployment } from './rollback.ts';
 import type {
@@ -18,28 +23,40 @@ import type {
 import { updateDeploymentImage } from './update.ts';
 
 export interface KubernetesActivityDeps {
-  clusters: ReadonlyMap<string, ClusterClients>;
+  clusters: ReadonlyMap<string, KubernetesClients>;
+  /** The daemon's loaded config: what it does not contain is refused. */
+  config: Config;
 }
 
 export function createKubernetesActivities(deps: KubernetesActivityDeps) {
-  const cluster = (name: string): ClusterClients => {
+  const authority = kubernetesAuthority(deps.config);
+  const cluster = (name: string): KubernetesClients => {
     const clients = deps.clusters.get(name);
-    if (clients) return clients;
-    const known = [...deps.clusters.keys()].join(', ') || 'none';
-    throw ApplicationFailure.nonRetryable(
-      `unknown cluster "${name}" (configured: ${known})`,
-      'UnknownCluster',
-    );
+    const refused = authority.clusterRefusal(name);
+    if (refused || !clients) throw notInConfig(refused ?? `cluster "${name}" has no API client`);
+    return clients;
   };
   return {
-    planStage: async (input: PlanStageInput): Promise<PlanStageResult> =>
-      planStage(cluster(input.cluster), input),
-    updateDeploymentImage: async (input: UpdateInput): Promise<UpdateResult> =>
-      updateDeploymentImage(cluster(input.ref.cluster), input),
-    awaitDeploymentReady: async (input: AwaitInput): Promise<AwaitResult> =>
-      awaitDeploymentReady(cluster(input.ref.cluster), input),
-    rollbackDeployment: async (input: RollbackInput): Promise<RollbackResult> =>
-      rollbackDeployment(cluster(input.ref.cluster), input),
+    planStage: async (raw: PlanStageInput): Promise<PlanStageResult> => {
+      const input = parsePlanStageInput(raw);
+      const refused = authority.planRefusal(input);
+      if (refused) throw notInConfig(refused);
+      return planStage(cluster(input.cluster), input, authority.instance);
+    },
+    updateDeploymentImage: async (raw: UpdateInput): Promise<UpdateResult> => {
+      const input = parseUpdateInput(raw);
+      return updateDeploymentImage(cluster(input.ref.cluster), input, authority);
+    },
+    // Read-only: any configured cluster.
+    awaitDeploymentReady: async (raw: AwaitInput): Promise<AwaitResult> => {
+      const input = parseAwaitInput(raw);
+      return awaitDeploymentReady(cluster(input.ref.cluster), input);
+    },
+    // Any configured cluster: undoing what this rollout set needs no consent of the current config.
+    rollbackDeployment: async (raw: RollbackInput): Promise<RollbackResult> => {
+      const input = parseRollbackInput(raw);
+      return rollbackDeployment(cluster(input.ref.cluster), input);
+    },
   };
 }
 

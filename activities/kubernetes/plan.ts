@@ -1,10 +1,13 @@
 // Which Deployments a stage changes, decided from cluster state by a pure function so the rules
 // (container choice, skips, problems) are unit-testable; the activity only fetches that state.
-import type { ClusterClients } from '../../worker/clusters.ts';
+
 import { parseImageReference, pinnedDigest } from '../watch/image-reference.ts';
+import type { KubernetesClients } from './clients.ts';
 import {
+  annotations,
   type DeploymentState,
   labelsMatch,
+  ownerOf,
   parseDeployment,
   readDeployment,
   selectorText,
@@ -37,6 +40,20 @@ function match(target: TargetSpec, inNamespace: readonly DeploymentState[]): Mat
     : { problem: `${ns}: no Deployment matches selector ${selectorText(selector)}` };
 }
 
+/**
+ * A Deployment belongs to the pipeline (and Freshet instance) that first changed it: another
+ * pipeline rolling it out would fight over its image, each rollback undoing the other's release.
+ */
+function ownedElsewhere(d: DeploymentState, pipeline: string, instance: string): string | undefined {
+  const owner = ownerOf(d);
+  if (!owner || (owner.pipeline === pipeline && owner.instance === instance)) return undefined;
+  return (
+    `${d.namespace}/${d.name}: belongs to pipeline "${owner.pipeline}" of Freshet instance "${owner.instance}" ` +
+    `(annotations ${annotations.pipeline}, ${annotations.instance}), not to pipeline "${pipeline}" of "${instance}"; ` +
+    'target it from one pipeline, or remove both annotations to hand it over'
+  );
+}
+
 /** The container to update: the named one, else the only one running the repository. */
 function chooseContainer(
   d: DeploymentState,
@@ -45,18 +62,27 @@ function chooseContainer(
 ): { container: string; image: string } | { problem: string } {
   const containers = d.spec.template.spec.containers;
   const where = `${d.namespace}/${d.name}`;
+  const wanted = `${want.host}/${want.repository}`;
+  const runsWanted = (image: string) => {
+    const ref = parseImageReference(image);
+    return ref?.host === want.host && ref.repository === want.repository;
+  };
   if (named !== undefined) {
     const c = containers.find((x) => x.name === named);
-    if (c) return { container: c.name, image: c.image };
-    return {
-      problem: `${where}: no container "${named}" (containers: ${containers.map((x) => x.name).join(', ')})`,
-    };
+    if (!c) {
+      return {
+        problem: `${where}: no container "${named}" (containers: ${containers.map((x) => x.name).join(', ')})`,
+      };
+    }
+    // Patching it would swap one program for another: the target names the wrong container.
+    if (!runsWanted(c.image)) {
+      return {
+        problem: `${where}: container "${named}" runs ${c.image || '(no image)'}, not ${wanted}; check the target's container`,
+      };
+    }
+    return { container: c.name, image: c.image };
   }
-  const running = containers.filter((c) => {
-    const ref = parseImageReference(c.image);
-    return ref?.host === want.host && ref.repository === want.repository;
-  });
-  const wanted = `${want.host}/${want.repository}`;
+  const running = containers.filter((c) => runsWanted(c.image));
   if (running.length === 1 && running[0]) return { container: running[0].name, image: running[0].image };
   if (running.length === 0) {
     const list = containers.map((c) => `${c.name}=${c.image}`).join(', ');
@@ -72,7 +98,11 @@ function chooseContainer(
  * targets match. Problems are returned, not thrown, so the workflow can fail the stage before it
  * touches anything and show every problem at once.
  */
-export function planTargets(deployments: readonly DeploymentState[], input: PlanStageInput): PlanStageResult {
+export function planTargets(
+  deployments: readonly DeploymentState[],
+  input: PlanStageInput,
+  instance: string,
+): PlanStageResult {
   const wantRef = parseImageReference(`${input.registryHost}/${input.repository}`);
   const want = wantRef ?? { host: input.registryHost, repository: input.repository };
   const problems = new Set<string>();
@@ -87,6 +117,11 @@ export function planTargets(deployments: readonly DeploymentState[], input: Plan
       continue;
     }
     for (const d of matched.deployments) {
+      const owned = ownedElsewhere(d, input.pipeline, instance);
+      if (owned) {
+        problems.add(owned);
+        continue;
+      }
       const chosen = chooseContainer(d, target.container, want);
       if ('problem' in chosen) {
         problems.add(chosen.problem);
@@ -128,7 +163,11 @@ export function planTargets(deployments: readonly DeploymentState[], input: Plan
  * resourceNames) and one LIST per namespace with selector targets, filtered by the selector when
  * the namespace has only one.
  */
-export async function planStage(clients: ClusterClients, input: PlanStageInput): Promise<PlanStageResult> {
+export async function planStage(
+  clients: KubernetesClients,
+  input: PlanStageInput,
+  instance: string,
+): Promise<PlanStageResult> {
   const named = new Map<string, { namespace: string; name: string }>();
   const selectors = new Map<string, Set<string>>();
   for (const t of input.targets) {
@@ -153,5 +192,5 @@ export async function planStage(clients: ClusterClients, input: PlanStageInput):
   const [one, many] = await Promise.all([Promise.all(reads), Promise.all(lists)]);
   const unique = new Map<string, DeploymentState>();
   for (const d of [...one, ...many.flat()]) if (d) unique.set(`${d.namespace}/${d.name}`, d);
-  return planTargets([...unique.values()], input);
+  return planTargets([...unique.values()], input, instance);
 }

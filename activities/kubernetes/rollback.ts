@@ -1,14 +1,16 @@
 // Puts back the image a failed rollout replaced, but only while the container still runs what
-// that rollout set (invariant 3): anything else is someone's newer change, reported as drift.
+// that rollout set, with its rollout-id annotation (invariant 3): anything else is someone's
+// newer change, reported as drift. It needs no consent from the current config for the target:
+// a rollout started under an older config may still undo what it changed (invariant 12).
 import { ApplicationFailure } from '@temporalio/common';
-import type { ClusterClients } from '../../worker/clusters.ts';
+import type { KubernetesClients } from './clients.ts';
 import { annotations, containerImage, patchContainerImage, readDeployment } from './deployment.ts';
 import type { RollbackInput, RollbackResult } from './types.ts';
 
 const attempts = 3;
 
 export async function rollbackDeployment(
-  clients: ClusterClients,
+  clients: KubernetesClients,
   input: RollbackInput,
 ): Promise<RollbackResult> {
   const { namespace, deployment, container } = input.ref;
@@ -19,7 +21,9 @@ export async function rollbackDeployment(
     const generation = d.metadata.generation;
     // Checked first so a rollout whose from and to images are equal counts as already reverted.
     if (current === input.toImage) return { result: 'already', currentImage: current, generation };
-    if (current !== input.fromImage) return { result: 'drift', currentImage: current, generation };
+    const setByThisRollout =
+      current === input.fromImage && d.metadata.annotations?.[annotations.rolloutId] === input.rolloutId;
+    if (!setByThisRollout) return { result: 'drift', currentImage: current, generation };
     const patched = await patchContainerImage(clients, d, container, current, input.toImage, {
       [annotations.rolledBackBy]: input.rolloutId,
       [annotations.image]: input.toImage,

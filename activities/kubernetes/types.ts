@@ -27,6 +27,8 @@ export interface PlannedTarget extends TargetRef {
 }
 
 export interface PlanStageInput {
+  /** The pipeline whose stage this is: its config decides what may be planned, and it owns what it changes. */
+  pipeline: string;
   cluster: string;
   targets: TargetSpec[];
   registryHost: string;
@@ -42,6 +44,8 @@ export interface PlanStageResult {
 }
 
 export interface UpdateInput {
+  /** The pipeline rolling out; recorded on the Deployment as its owner. */
+  pipeline: string;
   ref: TargetRef;
   newImage: string;
   previousImage: string;

@@ -1,28 +1,41 @@
 // Sets one container to the new image and records on the Deployment what Freshet changed
 // (invariant 2). Idempotent (invariant 3): a second run finds the image set and changes nothing.
 import { ApplicationFailure } from '@temporalio/common';
-import type { ClusterClients } from '../../worker/clusters.ts';
+import type { KubernetesAuthority } from './authority.ts';
+import type { KubernetesClients } from './clients.ts';
 import {
   annotations,
   containerImage,
   containerNames,
+  ownerOf,
   patchContainerImage,
   readDeployment,
 } from './deployment.ts';
-import { containerNotFound, deploymentNotFound } from './errors.ts';
+import { containerNotFound, deploymentNotFound, notInConfig } from './errors.ts';
 import type { UpdateInput, UpdateResult } from './types.ts';
 
 /** Concurrent writers rarely collide twice; beyond that, let the activity's retry policy pace us. */
 const attempts = 3;
 
 export async function updateDeploymentImage(
-  clients: ClusterClients,
+  clients: KubernetesClients,
   input: UpdateInput,
+  authority: Pick<KubernetesAuthority, 'instance' | 'updateRefusal'>,
 ): Promise<UpdateResult> {
   const { namespace, deployment, container } = input.ref;
   for (let i = 0; i < attempts; i++) {
     const d = await readDeployment(clients, namespace, deployment);
     if (!d) throw deploymentNotFound(clients.name, namespace, deployment);
+    // A selector target is judged by the labels the Deployment has now.
+    const refused = authority.updateRefusal(input, d.metadata.labels);
+    if (refused) throw notInConfig(refused);
+    const owner = ownerOf(d);
+    if (owner && (owner.pipeline !== input.pipeline || owner.instance !== authority.instance)) {
+      throw ApplicationFailure.nonRetryable(
+        `${namespace}/${deployment} belongs to pipeline "${owner.pipeline}" of Freshet instance "${owner.instance}", not to pipeline "${input.pipeline}" of "${authority.instance}"; Freshet leaves it alone`,
+        'DeploymentOwnedElsewhere',
+      );
+    }
     const current = containerImage(d, container);
     if (current === undefined) {
       throw containerNotFound(clients.name, namespace, deployment, container, containerNames(d));
@@ -41,6 +54,8 @@ export async function updateDeploymentImage(
       [annotations.previousImage]: input.previousImage,
       [annotations.image]: input.newImage,
       [annotations.changeCause]: input.changeCause,
+      [annotations.pipeline]: input.pipeline,
+      [annotations.instance]: authority.instance,
     });
     if (patched !== 'moved') {
       return { changed: true, generation: patched.metadata.generation, image: input.newImage };

@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../../config/schema.ts';
 import {
+  legacyPipelineWorkflowId,
   type PipelineInput,
   type PipelineRequest,
   pipelineWorkflowId,
@@ -33,38 +34,54 @@ export async function requestRollout(
       'UnknownPipeline',
     );
   }
+  const { instance, taskQueue } = ctx.config.temporal;
   const request: PipelineRequest = {
     request: { ...ask, registryHost: registryHost(ctx.config, ask.registry) },
     spec: pipelineSpec(ask.pipeline, pipeline),
     searchAttributes: ctx.searchAttributes,
+    instance,
   };
-  const workflowId = pipelineWorkflowId(ask.pipeline);
-  // Another Freshet (another task queue) in this namespace with a pipeline of the same name would
-  // take the request and never run it here.
-  const running = await ctx.client.workflow
-    .getHandle(workflowId)
-    .describe()
-    .then((d) => (d.status.name === 'RUNNING' ? d.taskQueue : undefined))
-    .catch(() => undefined);
-  if (running && running !== ctx.config.temporal.taskQueue) {
-    throw ApplicationFailure.nonRetryable(
-      `pipeline workflow ${workflowId} runs on task queue "${running}", not "${ctx.config.temporal.taskQueue}": ` +
-        'another Freshet in this Temporal namespace has a pipeline of the same name; rename one, or give each its own namespace',
-      'PipelineOwnedElsewhere',
-    );
-  }
+  const workflowId = await pipelineWorkflowFor(ctx, ask.pipeline);
   await ctx.client.workflow.signalWithStart('pipelineWorkflow', {
     workflowId,
-    taskQueue: ctx.config.temporal.taskQueue,
+    taskQueue,
     args: [{ pipeline: ask.pipeline } satisfies PipelineInput],
     signal: requestRolloutSignal,
     signalArgs: [request],
     staticSummary: `pipeline ${ask.pipeline}: one rollout at a time`,
   });
   return {
-    rolloutId: rolloutWorkflowId(ask.pipeline, ask.image, ask.digest),
+    rolloutId: rolloutWorkflowId(ask.pipeline, ask.image, ask.digest, instance),
     pipelineWorkflowId: workflowId,
   };
+}
+
+/**
+ * The pipeline workflow that takes the request: this instance's. One that this task queue
+ * started before ids carried the instance keeps getting requests while it runs (it ends once
+ * idle), so an upgrade never runs two rollouts of one pipeline at once.
+ */
+async function pipelineWorkflowFor(ctx: RolloutRequestContext, pipeline: string): Promise<string> {
+  const { instance, taskQueue } = ctx.config.temporal;
+  const runningOn = (id: string) =>
+    ctx.client.workflow
+      .getHandle(id)
+      .describe()
+      .then((d) => (d.status.name === 'RUNNING' ? d.taskQueue : undefined))
+      .catch(() => undefined);
+  const workflowId = pipelineWorkflowId(instance, pipeline);
+  const owner = await runningOn(workflowId);
+  // Another deployment with the same instance name would take the request and never run it here.
+  if (owner !== undefined && owner !== taskQueue) {
+    throw ApplicationFailure.nonRetryable(
+      `pipeline workflow ${workflowId} runs on task queue "${owner}", not "${taskQueue}": ` +
+        `another Freshet in this Temporal namespace uses the instance name "${instance}"; give each deployment its own temporal.instance`,
+      'PipelineOwnedElsewhere',
+    );
+  }
+  if (owner !== undefined) return workflowId;
+  const legacy = legacyPipelineWorkflowId(pipeline);
+  return (await runningOn(legacy)) === taskQueue ? legacy : workflowId;
 }
 
 export function createRolloutRequestActivities(ctx: RolloutRequestContext) {

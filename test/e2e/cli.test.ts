@@ -112,7 +112,7 @@ describe('freshet CLI', () => {
 
   it('runs a rollout that status shows and approve promotes; freshness sees it', async () => {
     const rebuilt = await fx.push();
-    const id = rolloutWorkflowId(fx.pipeline, fx.image, rebuilt.digest);
+    const id = rolloutWorkflowId(fx.pipeline, fx.image, rebuilt.digest, fx.config.temporal.instance);
     const waiting = await waitFor(
       'status to show the approval',
       async () => {
@@ -169,7 +169,7 @@ describe('freshet CLI', () => {
     const build = await fx.push();
     const first = await run(['rollout', fx.image, '--digest', build.digest]);
     expect(first.code).toBe(0);
-    const id = rolloutWorkflowId(fx.pipeline, fx.image, build.digest);
+    const id = rolloutWorkflowId(fx.pipeline, fx.image, build.digest, fx.config.temporal.instance);
     expect(first.stdout).toContain(`requested ${id}`);
     const again = await run(['rollout', fx.image, '--digest', build.digest]);
     expect(again.code).toBe(0);

@@ -52,7 +52,7 @@ describe('freshness metrics', () => {
   });
   afterAll(async () => {
     await daemon?.client.workflow
-      .getHandle(watchWorkflowId(registry))
+      .getHandle(watchWorkflowId(config.temporal.instance, registry))
       .terminate('test over')
       .catch(() => undefined);
     await daemon?.close();
@@ -96,7 +96,9 @@ describe('freshness metrics', () => {
     await waitFor('behind after the rebuild', async () => (await metric('freshet_image_up_to_date')) === 0, {
       timeoutMs: 20_000,
     });
-    const status = await daemon.client.workflow.getHandle(watchWorkflowId(registry)).query(watchStatusQuery);
+    const status = await daemon.client.workflow
+      .getHandle(watchWorkflowId(config.temporal.instance, registry))
+      .query(watchStatusQuery);
     const firstSeen = Date.parse(status.images[0]?.state.latest?.firstSeenAt ?? '') / 1000;
     expect(status.images[0]?.state.latest?.digest).toBe(v2.digest);
     const since = await metric('freshet_image_behind_since_timestamp_seconds');

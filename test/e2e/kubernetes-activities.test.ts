@@ -6,10 +6,12 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { awaitDeploymentReady } from '../../activities/kubernetes/await.ts';
+import type { KubernetesClients } from '../../activities/kubernetes/clients.ts';
 import { patchContainerImage, readDeployment } from '../../activities/kubernetes/deployment.ts';
 import { createKubernetesActivities } from '../../activities/kubernetes/index.ts';
 import type { TargetRef } from '../../activities/kubernetes/types.ts';
-import type { ClusterClients } from '../../worker/clusters.ts';
+import { parseConfig } from '../../config/load.ts';
+import type { Config } from '../../config/schema.ts';
 import {
   createNamespace,
   deleteNamespace,
@@ -21,8 +23,7 @@ import { waitFor } from '../support/wait.ts';
 
 const stack = inject('stack');
 const kube = kubeClients(stack.kubernetes.kubeconfig);
-const local: ClusterClients = { name: 'local', ...kube };
-const activities = createKubernetesActivities({ clusters: new Map([['local', local]]) });
+const local: KubernetesClients = { name: 'local', ...kube };
 
 const repo = '127.0.0.1:5000/demo/web';
 const good = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
@@ -30,9 +31,38 @@ const bad = `sha256:bad0${'f'.repeat(60)}`;
 const image = (digest: string, tag = '1.0') => `${repo}:${tag}@${digest}`;
 const uniqueSuffix = () => randomBytes(3).toString('hex');
 
+/** What the daemon's config would say about the test's namespace: the activities refuse the rest. */
+function configFor(
+  ns: string,
+  targets = '{ namespace: NS, deployment: web }, { namespace: NS, deployment: gone }',
+): Config {
+  return parseConfig(
+    `
+temporal: { taskQueue: kact }
+registries: [ { name: demo, url: "http://127.0.0.1:5000" } ]
+clusters: { local: {}, restricted: {} }
+images: [ { name: web, registry: demo, repository: demo/web, track: { tag: "1.0" }, pipeline: web } ]
+pipelines:
+  web:
+    stages:
+      - name: staging
+        cluster: local
+        targets: [ ${targets.replaceAll('NS', ns)}, { namespace: ${ns}, selector: { tier: front } }, { namespace: ${ns}, selector: { tier: none } } ]
+      - { name: locked, cluster: restricted, targets: [ { namespace: ${ns}, selector: { app: web } } ] }
+`,
+    'test config',
+    { env: {} },
+  );
+}
+
 let namespace = '';
+let activities: ReturnType<typeof createKubernetesActivities>;
 beforeEach(async () => {
   namespace = `kact-${uniqueSuffix()}`;
+  activities = createKubernetesActivities({
+    clusters: new Map([['local', local]]),
+    config: configFor(namespace),
+  });
   await createNamespace(kube, namespace);
 });
 afterEach(() => deleteNamespace(kube, namespace));
@@ -64,6 +94,7 @@ async function setImageBehindFreshetsBack(name: string, img: string) {
 
 async function update(name: string, from: string, to: string) {
   return activities.updateDeploymentImage({
+    pipeline: 'web',
     ref: refOf(name),
     newImage: to,
     previousImage: from,
@@ -88,6 +119,7 @@ describe('planStage', () => {
     await createDeployment('web-done', image(good(3), '1.1'), { labels: { tier: 'front' } });
     await createDeployment('api', 'nginx:1.25', { labels: { tier: 'back' } });
     const plan = await activities.planStage({
+      pipeline: 'web',
       cluster: 'local',
       targets: [
         { namespace, deployment: 'web' },
@@ -125,15 +157,19 @@ describe('planStage', () => {
       currentContext: config.currentContext,
       users: config.users.map((u) => ({ ...u, impersonateUser: 'freshet-nobody' })),
     });
-    const clients: ClusterClients = {
+    const clients: KubernetesClients = {
       name: 'restricted',
       config: restricted,
       apps: restricted.makeApiClient(AppsV1Api),
       core: restricted.makeApiClient(CoreV1Api),
     };
-    const nobody = createKubernetesActivities({ clusters: new Map([['restricted', clients]]) });
+    const nobody = createKubernetesActivities({
+      clusters: new Map([['restricted', clients]]),
+      config: configFor(namespace),
+    });
     const failure = await expectFailure(
       nobody.planStage({
+        pipeline: 'web',
         cluster: 'restricted',
         targets: [{ namespace, selector: { app: 'web' } }],
         registryHost: '127.0.0.1:5000',
@@ -152,6 +188,7 @@ describe('planStage', () => {
   it('refuses an unknown cluster without retrying', async () => {
     const failure = await expectFailure(
       activities.planStage({
+        pipeline: 'web',
         cluster: 'mars',
         targets: [],
         registryHost: 'r',
@@ -160,8 +197,10 @@ describe('planStage', () => {
         digest: good(1),
       }),
     );
-    expect(failure).toMatchObject({ type: 'UnknownCluster', nonRetryable: true });
-    expect(failure.message).toBe('unknown cluster "mars" (configured: local)');
+    expect(failure).toMatchObject({ type: 'NotInConfig', nonRetryable: true });
+    expect(failure.message).toBe(
+      `refused: cluster "mars" is not in this Freshet's config (clusters: local, restricted); configure it under clusters`,
+    );
   });
 });
 
@@ -177,6 +216,8 @@ describe('updateDeploymentImage', () => {
       'freshet.dev/previous-image': image(good(1)),
       'freshet.dev/image': image(good(2), '1.1'),
       'kubernetes.io/change-cause': `freshet rollout-1: ${image(good(2), '1.1')}`,
+      'freshet.dev/pipeline': 'web',
+      'freshet.dev/instance': 'kact',
     });
     // Pod template metadata stays as created: the image is the only change to the pod spec.
     expect(d.spec?.template.metadata?.annotations).toBeUndefined();
@@ -194,6 +235,7 @@ describe('updateDeploymentImage', () => {
     await createDeployment('web', image(good(1)));
     const noContainer = await expectFailure(
       activities.updateDeploymentImage({
+        pipeline: 'web',
         ref: { ...refOf('web'), container: 'sidecar' },
         newImage: image(good(2)),
         previousImage: image(good(1)),
@@ -361,5 +403,133 @@ describe('rollbackDeployment', () => {
       currentImage: '',
       generation: 0,
     });
+  });
+});
+
+describe("the worker's config is the authority: updates and rollbacks", () => {
+  const readImage = async (name: string) =>
+    (await kube.apps.readNamespacedDeployment({ namespace, name })).spec?.template.spec?.containers[0]?.image;
+
+  it('refuses to patch a Deployment or an image repository the config does not contain', async () => {
+    await createDeployment('coredns', image(good(1)));
+    await createDeployment('web', image(good(1)));
+    const stranger = await expectFailure(update('coredns', image(good(1)), image(good(2))));
+    expect(stranger).toMatchObject({ type: 'NotInConfig', nonRetryable: true });
+    expect(stranger.message).toBe(
+      `refused: Deployment ${namespace}/coredns (container coredns) on cluster local is not a target of pipeline "web" ` +
+        'on that cluster; configure it under pipelines.web.stages[].targets',
+    );
+    const miner = await expectFailure(update('web', image(good(1)), `127.0.0.1:5000/evil/miner@${good(2)}`));
+    expect(miner).toMatchObject({ type: 'NotInConfig', nonRetryable: true });
+    expect(miner.message).toContain('image 127.0.0.1:5000/evil/miner is not an image of pipeline "web"');
+    const elsewhere = await expectFailure(
+      activities.updateDeploymentImage({
+        pipeline: 'web',
+        ref: { ...refOf('web'), cluster: 'restricted' },
+        newImage: image(good(2)),
+        previousImage: image(good(1)),
+        rolloutId: 'r',
+        changeCause: 'c',
+      }),
+    );
+    expect(elsewhere.message).toContain(
+      `Deployment ${namespace}/web (container web) on cluster restricted is not a target`,
+    );
+    expect(await readImage('coredns')).toBe(image(good(1)));
+    expect(await readImage('web')).toBe(image(good(1)));
+  });
+
+  it('patches a Deployment that a configured selector matches, and only while it matches', async () => {
+    await createDeployment('cart', image(good(1)), { labels: { tier: 'front' } });
+    await createDeployment('admin', image(good(1)), { labels: { tier: 'back' } });
+    expect(await update('cart', image(good(1)), image(good(2)))).toMatchObject({ changed: true });
+    const failure = await expectFailure(update('admin', image(good(1)), image(good(2))));
+    expect(failure).toMatchObject({ type: 'NotInConfig' });
+    expect(await readImage('admin')).toBe(image(good(1)));
+  });
+
+  it("records the owner, and leaves another pipeline's or instance's Deployment alone", async () => {
+    await createDeployment('web', image(good(1)));
+    await update('web', image(good(1)), image(good(2)));
+    const other = parseConfig(
+      `
+temporal: { taskQueue: kact, instance: other-freshet }
+registries: [ { name: demo, url: "http://127.0.0.1:5000" } ]
+clusters: { local: {} }
+images: [ { name: web, registry: demo, repository: demo/web, track: { tag: "1.0" }, pipeline: web } ]
+pipelines:
+  web: { stages: [ { name: s, cluster: local, targets: [ { namespace: ${namespace}, deployment: web } ] } ] }
+`,
+      'other',
+      { env: {} },
+    );
+    const theirs = createKubernetesActivities({ clusters: new Map([['local', local]]), config: other });
+    const refused = await expectFailure(
+      theirs.updateDeploymentImage({
+        pipeline: 'web',
+        ref: refOf('web'),
+        newImage: image(good(3)),
+        previousImage: image(good(2)),
+        rolloutId: 'rollout-2',
+        changeCause: 'c',
+      }),
+    );
+    expect(refused).toMatchObject({ type: 'DeploymentOwnedElsewhere', nonRetryable: true });
+    expect(refused.message).toContain('belongs to pipeline "web" of Freshet instance "kact"');
+    const plan = await theirs.planStage({
+      pipeline: 'web',
+      cluster: 'local',
+      targets: [{ namespace, deployment: 'web' }],
+      registryHost: '127.0.0.1:5000',
+      repository: 'demo/web',
+      tag: '1.0',
+      digest: good(3),
+    });
+    expect(plan.targets).toEqual([]);
+    expect(plan.problems).toEqual([
+      `${namespace}/web: belongs to pipeline "web" of Freshet instance "kact" (annotations freshet.dev/pipeline, ` +
+        'freshet.dev/instance), not to pipeline "web" of "other-freshet"; target it from one pipeline, or remove both annotations to hand it over',
+    ]);
+    expect(await readImage('web')).toBe(image(good(2)));
+  });
+
+  it('rolls back what this rollout set even when the config no longer has the target', async () => {
+    await createDeployment('web', image(good(1)));
+    await update('web', image(good(1)), image(good(2)));
+    const newer = createKubernetesActivities({
+      clusters: new Map([['local', local]]),
+      config: configFor(namespace, `{ namespace: ${namespace}, deployment: api }`),
+    });
+    const result = await newer.rollbackDeployment({
+      ref: refOf('web'),
+      rolloutId: 'rollout-1',
+      fromImage: image(good(2)),
+      toImage: image(good(1)),
+      reason: 'pods not ready',
+    });
+    expect(result).toMatchObject({ result: 'reverted', currentImage: image(good(1)) });
+    expect(await readImage('web')).toBe(image(good(1)));
+  });
+
+  it('never rolls back an image that another rollout set, even the same one', async () => {
+    await createDeployment('web', image(good(1)));
+    await update('web', image(good(1)), image(good(2)));
+    const result = await activities.rollbackDeployment({
+      ref: refOf('web'),
+      rolloutId: 'someone-else',
+      fromImage: image(good(2)),
+      toImage: image(good(1)),
+      reason: 'forged',
+    });
+    expect(result).toEqual({ result: 'drift', currentImage: image(good(2)), generation: 2 });
+    expect(await readImage('web')).toBe(image(good(2)));
+  });
+
+  it('refuses a malformed input with its path, before any API call', async () => {
+    const failure = await expectFailure(
+      activities.rollbackDeployment({ ref: { ...refOf('web'), namespace: 5 as unknown as string } } as never),
+    );
+    expect(failure).toMatchObject({ type: 'InvalidActivityInput', nonRetryable: true });
+    expect(failure.message).toMatch(/^rollbackDeployment: malformed input at ref\.namespace: /);
   });
 });

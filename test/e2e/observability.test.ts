@@ -113,10 +113,14 @@ describe('observability on the real Prometheus', () => {
     // The watch (1 s interval) starts a rollout for each push: one good, one broken (which rolls
     // back when staging is not ready after the fixture's 60 s: room for the good one on a busy host).
     good = await fx.push();
-    const ok = await fx.result(rolloutWorkflowId(fx.pipeline, fx.image, good.digest));
+    const ok = await fx.result(
+      rolloutWorkflowId(fx.pipeline, fx.image, good.digest, fx.config.temporal.instance),
+    );
     expect(ok.outcome).toBe('succeeded');
     broken = await fx.push({ broken: true });
-    const back = await fx.result(rolloutWorkflowId(fx.pipeline, fx.image, broken.digest));
+    const back = await fx.result(
+      rolloutWorkflowId(fx.pipeline, fx.image, broken.digest, fx.config.temporal.instance),
+    );
     expect(back.outcome).toBe('rolled_back');
     await fx.daemon.refreshFreshness();
 

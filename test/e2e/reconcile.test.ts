@@ -39,7 +39,7 @@ describe('watch reconciliation', () => {
   afterAll(async () => {
     for (const g of [`r-${s}`, `old-${s}`, `new-${s}`]) {
       await daemon?.client.workflow
-        .getHandle(watchWorkflowId(g))
+        .getHandle(watchWorkflowId(daemon.instance, g))
         .terminate('test over')
         .catch(() => undefined);
     }
@@ -47,7 +47,7 @@ describe('watch reconciliation', () => {
   });
 
   it('starts new groups, reconfigures changed ones and stops removed ones', async () => {
-    const main = daemon.client.workflow.getHandle(watchWorkflowId(`r-${s}`));
+    const main = daemon.client.workflow.getHandle(watchWorkflowId(daemon.instance, `r-${s}`));
     const known = await waitFor(
       'the first digest of a',
       async () => (await main.query(watchStatusQuery)).images[0]?.state.latest,
@@ -63,10 +63,10 @@ describe('watch reconciliation', () => {
     expect(status.images.map((i) => i.image.name)).toEqual([`a-${s}`, `c-${s}`]);
     expect(status.images[0]?.state.latest).toEqual(known);
 
-    const old = daemon.client.workflow.getHandle(watchWorkflowId(`old-${s}`));
+    const old = daemon.client.workflow.getHandle(watchWorkflowId(daemon.instance, `old-${s}`));
     await old.result();
     expect((await old.describe()).status.name).toBe('COMPLETED');
-    const added = daemon.client.workflow.getHandle(watchWorkflowId(`new-${s}`));
+    const added = daemon.client.workflow.getHandle(watchWorkflowId(daemon.instance, `new-${s}`));
     expect((await added.describe()).status.name).toBe('RUNNING');
   });
 });

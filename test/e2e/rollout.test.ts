@@ -41,7 +41,7 @@ describe('rollout: happy path', () => {
       production: await fx.generations(fx.production),
     };
     const rebuilt = await fx.push();
-    const id = rolloutWorkflowId(fx.pipeline, fx.image, rebuilt.digest);
+    const id = rolloutWorkflowId(fx.pipeline, fx.image, rebuilt.digest, fx.config.temporal.instance);
     const handle = fx.client.workflow.getHandle(id);
 
     const waiting = await waitFor(

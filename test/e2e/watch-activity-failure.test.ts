@@ -21,7 +21,7 @@ const manifestPath = `/v2/${repository}/manifests/1`;
 let proxy: RegistryProxy;
 let daemon: Daemon;
 
-const watch = () => daemon.client.workflow.getHandle(watchWorkflowId(group));
+const watch = () => daemon.client.workflow.getHandle(watchWorkflowId(daemon.instance, group));
 const stateNow = async () => (await watch().query(watchStatusQuery)).images[0]?.state;
 
 describe('a failing registry', () => {

@@ -28,7 +28,6 @@ const image = `app-${s}`;
 const pipeline = `can-${s}`;
 const repository = `can-${s}/app`;
 const maxHistoryEvents = 40;
-const workflowId = watchWorkflowId(group);
 const config = stackConfig(
   stack,
   `
@@ -44,6 +43,7 @@ pipelines:
       - { name: staging, cluster: local, targets: [ { namespace: can-${s}, deployment: app } ] }
 `,
 );
+const workflowId = watchWorkflowId(config.temporal.instance, group);
 let env: TestWorkflowEnvironment | undefined;
 let client: Client;
 let daemon: Daemon | undefined;
@@ -89,7 +89,7 @@ describe('a watch that continues as new', () => {
     client = daemon.client;
   });
   afterAll(async () => {
-    for (const id of [workflowId, pipelineWorkflowId(pipeline), ...rolloutIds]) {
+    for (const id of [workflowId, pipelineWorkflowId(config.temporal.instance, pipeline), ...rolloutIds]) {
       await client?.workflow
         .getHandle(id)
         .terminate('test over')
@@ -147,7 +147,7 @@ describe('a watch that continues as new', () => {
     expect((await client.workflow.getHandle(workflowId).describe()).runId).not.toBe(firstRunId);
 
     // The rebuild is rolled out once; the baseline, carried through every run, never is.
-    const rolloutId = rolloutWorkflowId(pipeline, image, rebuilt.digest);
+    const rolloutId = rolloutWorkflowId(pipeline, image, rebuilt.digest, config.temporal.instance);
     rolloutIds.push(rolloutId);
     const request = await waitFor('the rollout of the rebuild', () => rolloutRequest(rolloutId), {
       timeoutMs: 30_000,
@@ -156,7 +156,7 @@ describe('a watch that continues as new', () => {
     expect(request.detectedAt).toBe(detected.latest?.firstSeenAt);
     const baselineRollouts = [];
     for await (const wf of client.workflow.list({
-      query: `WorkflowId = '${rolloutWorkflowId(pipeline, image, baseline.digest)}'`,
+      query: `WorkflowId = '${rolloutWorkflowId(pipeline, image, baseline.digest, config.temporal.instance)}'`,
     }))
       baselineRollouts.push(wf);
     expect(baselineRollouts).toEqual([]);

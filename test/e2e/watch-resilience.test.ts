@@ -23,13 +23,13 @@ let daemon: Daemon;
 const repo = (i: number) => `idle-${suffix}/app${i}`;
 
 async function status(group: string) {
-  return daemon.client.workflow.getHandle(watchWorkflowId(group)).query(watchStatusQuery);
+  return daemon.client.workflow.getHandle(watchWorkflowId(daemon.instance, group)).query(watchStatusQuery);
 }
 
 /** Asks for one check of every image and waits until that cycle has finished. */
 async function checkOnce(group: string): Promise<void> {
   const before = (await status(group)).cycles;
-  await daemon.client.workflow.getHandle(watchWorkflowId(group)).signal(checkNowSignal);
+  await daemon.client.workflow.getHandle(watchWorkflowId(daemon.instance, group)).signal(checkNowSignal);
   await waitFor(`cycle ${before + 1} of ${group}`, async () => (await status(group)).cycles > before, {
     timeoutMs: 30_000,
     intervalMs: 50,
@@ -72,7 +72,7 @@ ${images}
   afterAll(async () => {
     for (const g of [counted, guarded]) {
       await daemon?.client.workflow
-        .getHandle(watchWorkflowId(g))
+        .getHandle(watchWorkflowId(daemon.instance, g))
         .terminate('test over')
         .catch(() => undefined);
     }
@@ -111,7 +111,9 @@ ${images}
     expect(
       down.images.every((i) => /registry count-\w+: HEAD .* network error/.test(i.state.lastError ?? '')),
     ).toBe(true);
-    const described = await daemon.client.workflow.getHandle(watchWorkflowId(counted)).describe();
+    const described = await daemon.client.workflow
+      .getHandle(watchWorkflowId(daemon.instance, counted))
+      .describe();
     expect(described.status.name).toBe('RUNNING');
     await daemon.refreshFreshness();
     const metrics = await scrape(daemon.url);
@@ -141,7 +143,9 @@ ${images}
     expect(error).toContain(`REG_PASS_${suffix}`);
     expect(error).not.toContain(wrongPassword);
     expect(JSON.stringify(s)).not.toContain(wrongPassword);
-    const history = await daemon.client.workflow.getHandle(watchWorkflowId(guarded)).fetchHistory();
+    const history = await daemon.client.workflow
+      .getHandle(watchWorkflowId(daemon.instance, guarded))
+      .fetchHistory();
     expect(JSON.stringify(history)).not.toContain(wrongPassword);
   });
 });

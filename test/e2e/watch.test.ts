@@ -36,7 +36,9 @@ pipelines:
 );
 
 async function latestDigest(): Promise<string | undefined> {
-  const status = await daemon.client.workflow.getHandle(watchWorkflowId(registry)).query(watchStatusQuery);
+  const status = await daemon.client.workflow
+    .getHandle(watchWorkflowId(config.temporal.instance, registry))
+    .query(watchStatusQuery);
   return status.images[0]?.state.latest?.digest;
 }
 
@@ -54,7 +56,7 @@ describe('watching a registry', () => {
   });
   afterAll(async () => {
     await daemon?.client.workflow
-      .getHandle(watchWorkflowId(registry))
+      .getHandle(watchWorkflowId(config.temporal.instance, registry))
       .terminate('test over')
       .catch(() => undefined);
     await daemon?.close();
@@ -104,7 +106,7 @@ describe('watching a registry', () => {
     expect([a.status, b.status]).toEqual([202, 202]);
     expect(await a.json()).toMatchObject({ status: 'accepted', hints: 1 });
 
-    const rolloutId = rolloutWorkflowId(`web-${suffix}`, `web-${suffix}`, rebuilt.digest);
+    const rolloutId = rolloutWorkflowId(`web-${suffix}`, `web-${suffix}`, rebuilt.digest, daemon.instance);
     const handle = daemon.client.workflow.getHandle(rolloutId);
     const described = await waitFor(
       'the rollout workflow to start',

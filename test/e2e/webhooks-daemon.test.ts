@@ -104,7 +104,8 @@ ${pipelines}
 `;
 }
 
-const watchOf = (c: SourceCase) => daemon.client.workflow.getHandle(watchWorkflowId(c.registry));
+const watchOf = (c: SourceCase) =>
+  daemon.client.workflow.getHandle(watchWorkflowId(daemon.instance, c.registry));
 const statusOf = (c: SourceCase): Promise<WatchStatus> => watchOf(c).query(watchStatusQuery);
 
 /** WorkflowExecutionSignaled events in every watch's history, in the order of `cases`. */
@@ -179,8 +180,8 @@ describe('webhooks into a running daemon', () => {
     const client = daemon?.client;
     if (client) {
       const ids = [
-        ...cases.map((c) => watchWorkflowId(c.registry)),
-        ...cases.map((c) => pipelineWorkflowId(c.pipeline)),
+        ...cases.map((c) => watchWorkflowId(daemon.instance, c.registry)),
+        ...cases.map((c) => pipelineWorkflowId(daemon.instance, c.pipeline)),
         ...[...delivered.values()].map((d) => d.rolloutId),
       ];
       for (const id of ids)
@@ -224,7 +225,7 @@ describe('webhooks into a running daemon', () => {
       expect(state?.previous[0]).toEqual(baseline);
       expect(state?.lastError).toBeUndefined();
 
-      const rolloutId = rolloutWorkflowId(c.pipeline, c.image, rebuilt.digest);
+      const rolloutId = rolloutWorkflowId(c.pipeline, c.image, rebuilt.digest, daemon.instance);
       delivered.set(c.source, { digest: rebuilt.digest, request, rolloutId });
       const started = await waitFor(`rollout ${rolloutId} to start`, () => rolloutRequest(rolloutId), {
         timeoutMs: 30_000,

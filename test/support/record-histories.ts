@@ -24,11 +24,13 @@ const fx = await createRolloutFixture(stack, {
   stagingHealth: `{ rolloutTimeout: 20s, soak: 2s, checks: [ { name: errors, prometheus: { url: "${stack.prometheus.url}", query: "vector(0)", max: 0.01, interval: 1s } } ] }`,
 });
 const client = fx.client;
-const watch = client.workflow.getHandle(watchWorkflowId(`reg-${fx.suffix}`));
+const watch = client.workflow.getHandle(watchWorkflowId(fx.config.temporal.instance, `reg-${fx.suffix}`));
 
 // A rebuild found by polling, promoted after an approval.
 const rebuilt = await fx.push();
-const succeeded = client.workflow.getHandle(rolloutWorkflowId(fx.pipeline, fx.image, rebuilt.digest));
+const succeeded = client.workflow.getHandle(
+  rolloutWorkflowId(fx.pipeline, fx.image, rebuilt.digest, fx.config.temporal.instance),
+);
 await waitFor(
   'approval to be pending',
   async () => (await succeeded.query(rolloutStatusQuery)).phase === 'awaiting-approval',
@@ -40,7 +42,9 @@ await fx.result(succeeded.workflowId);
 
 // A broken build, rolled back in staging.
 const broken = await fx.push({ broken: true });
-const rolledBack = client.workflow.getHandle(rolloutWorkflowId(fx.pipeline, fx.image, broken.digest));
+const rolledBack = client.workflow.getHandle(
+  rolloutWorkflowId(fx.pipeline, fx.image, broken.digest, fx.config.temporal.instance),
+);
 await waitFor('the broken rollout', () => rolledBack.describe().catch(() => undefined), {
   timeoutMs: 30_000,
 });
@@ -59,7 +63,10 @@ const out = new URL('../fixtures/histories/', import.meta.url);
 const save = async (file: string, handle: { fetchHistory(): Promise<Parameters<typeof historyToJSON>[0]> }) =>
   writeFileSync(new URL(file, out), historyToJSON(await handle.fetchHistory()));
 await save('watch-pipeline.json', watch);
-await save('pipeline.json', client.workflow.getHandle(pipelineWorkflowId(fx.pipeline)));
+await save(
+  'pipeline.json',
+  client.workflow.getHandle(pipelineWorkflowId(fx.config.temporal.instance, fx.pipeline)),
+);
 await save('rollout-succeeded.json', succeeded);
 await save('rollout-rolled-back.json', rolledBack);
 await fx.close();

@@ -6,7 +6,7 @@ import { requestRollout } from '../../activities/rollout/request.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Endpoints } from '../../stack/layout.ts';
 import type { Daemon } from '../../worker/daemon.ts';
-import { type RolloutResult, rolloutWorkflowId } from '../../workflows/rollout-messages.ts';
+import type { RolloutResult } from '../../workflows/rollout-messages.ts';
 import { watchStatusQuery, watchWorkflowId } from '../../workflows/watch-messages.ts';
 import { stackConfig, startTestDaemon, uniqueSuffix } from './daemon.ts';
 import { type PushedImage, pushImage } from './image-pusher.ts';
@@ -131,7 +131,7 @@ pipelines:
   const client = new Client({ connection, namespace: config.temporal.namespace });
   if (daemon) {
     // A push before the watch knows the baseline would become the baseline, not a rebuild.
-    const watch = client.workflow.getHandle(watchWorkflowId(`reg-${s}`));
+    const watch = client.workflow.getHandle(watchWorkflowId(config.temporal.instance, `reg-${s}`));
     await waitFor('the watch to record the baseline digest', async () => {
       const st = await watch.query(watchStatusQuery);
       return st.images[0]?.state.latest?.digest === baseline.digest;
@@ -169,7 +169,7 @@ pipelines:
         ...(o.broken ? { broken: true } : {}),
       }),
     async request(pushed) {
-      await requestRollout(
+      const { rolloutId } = await requestRollout(
         { client, config, searchAttributes: true },
         {
           pipeline,
@@ -182,7 +182,7 @@ pipelines:
           detectedAt: new Date().toISOString(),
         },
       );
-      return rolloutWorkflowId(pipeline, image, pushed.digest);
+      return rolloutId;
     },
     async result(rolloutId) {
       const handle = client.workflow.getHandle(rolloutId);

@@ -1,0 +1,18 @@
+// The Kubernetes API calls the activities make, as a narrow interface: the daemon passes its
+// clients per cluster, tests pass their own, and nothing here depends on how the daemon builds them.
+import type { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+
+export interface KubernetesClients {
+  /** The cluster's name in the config, for messages. */
+  name: string;
+  /** Connection settings, for watches. */
+  config: KubeConfig;
+  apps: Pick<
+    AppsV1Api,
+    | 'readNamespacedDeployment'
+    | 'listNamespacedDeployment'
+    | 'patchNamespacedDeployment'
+    | 'listNamespacedReplicaSet'
+  >;
+  core: Pick<CoreV1Api, 'listNamespacedPod'>;
+}
