@@ -11,8 +11,7 @@ export const descriptions: Record<string, string> = {
   'temporal.address': 'host:port of the Temporal frontend',
   'temporal.namespace': 'Temporal namespace',
   'temporal.taskQueue': 'Task queue of the workers; every Freshet sharing one runs the same config',
-  'temporal.instance':
-    'Name of this deployment in workflow ids (default: the task queue); unique per Temporal namespace',
+  'temporal.instance': 'Name in workflow ids (default: the task queue); one per deployment',
   'temporal.tls': 'TLS to Temporal; with certFile and keyFile, mutual TLS',
   'temporal.tls.serverName': 'Server name to verify, when it differs from the address',
   'temporal.tls.caFile': 'CA certificate (PEM) that signed the server certificate',

@@ -280,6 +280,7 @@ const temporal = z
     address: hostPort.default('localhost:7233'),
     namespace: z.string().min(1).default('default'),
     taskQueue: z.string().min(1).default('freshet'),
+    instance: instanceName.optional(),
     tls: z
       .strictObject({
         serverName: z.string().optional(),
@@ -289,7 +290,6 @@ const temporal = z
       })
       .optional(),
     ...secretRef('apiKey'),
-    instance: instanceName.optional(),
   })
   .transform((t, ctx) => {
     // The instance defaults to the task queue: two deployments on two task queues never share an id.

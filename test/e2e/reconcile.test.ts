@@ -1,9 +1,16 @@
 // Config changes reconcile the watch workflows: new groups start, changed ones get the new
-// images (keeping what they knew), removed ones stop.
+// images (keeping what they knew), removed ones stop, and a watch under the id it had before ids
+// carried the instance hands its state to its successor and stops.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Daemon } from '../../worker/daemon.ts';
-import { reconcileWatches } from '../../worker/watches.ts';
-import { watchStatusQuery, watchWorkflowId } from '../../workflows/watch-messages.ts';
+import { reconcileWatches, watchGroups } from '../../worker/watches.ts';
+import {
+  checkNowSignal,
+  legacyWatchWorkflowId,
+  type WatchInput,
+  watchStatusQuery,
+  watchWorkflowId,
+} from '../../workflows/watch-messages.ts';
 import { stackConfig, startTestDaemon, uniqueSuffix } from '../support/daemon.ts';
 import { pushImage } from '../support/image-pusher.ts';
 import { connectTemporal } from '../support/temporal.ts';
@@ -31,15 +38,18 @@ let daemon: Daemon;
 describe('watch reconciliation', () => {
   beforeAll(async () => {
     await connectTemporal(stack);
-    for (const name of ['a', 'b', 'c', 'd']) {
+    for (const name of ['a', 'b', 'c', 'd', 'l']) {
       await pushImage({ registryUrl: stack.registry.url, repository: `rec-${s}/${name}`, tag: '1' });
     }
     daemon = await startTestDaemon(before);
   });
   afterAll(async () => {
-    for (const g of [`r-${s}`, `old-${s}`, `new-${s}`]) {
+    for (const id of [
+      ...[`r-${s}`, `old-${s}`, `new-${s}`, `legacy-${s}`].map((g) => watchWorkflowId(taskQueue, g)),
+      legacyWatchWorkflowId(`legacy-${s}`),
+    ]) {
       await daemon?.client.workflow
-        .getHandle(watchWorkflowId(daemon.instance, g))
+        .getHandle(id)
         .terminate('test over')
         .catch(() => undefined);
     }
@@ -54,7 +64,12 @@ describe('watch reconciliation', () => {
     );
 
     const result = await reconcileWatches(daemon.client, after);
-    expect(result).toEqual({ started: [`new-${s}`], configured: [`r-${s}`], stopped: [`old-${s}`] });
+    expect(result).toEqual({
+      started: [watchWorkflowId(taskQueue, `new-${s}`)],
+      configured: [watchWorkflowId(taskQueue, `r-${s}`)],
+      stopped: [watchWorkflowId(taskQueue, `old-${s}`)],
+      foreign: [],
+    });
 
     const status = await waitFor('the new image list', async () => {
       const st = await main.query(watchStatusQuery);
@@ -68,5 +83,43 @@ describe('watch reconciliation', () => {
     expect((await old.describe()).status.name).toBe('COMPLETED');
     const added = daemon.client.workflow.getHandle(watchWorkflowId(daemon.instance, `new-${s}`));
     expect((await added.describe()).status.name).toBe('RUNNING');
+  });
+
+  it('retires a watch under the id without the instance, and its successor goes on from its state', async () => {
+    const group = `legacy-${s}`;
+    const withLegacy = stackConfig(
+      stack,
+      `${header}  - { name: c-${s}, registry: r-${s}, repository: rec-${s}/c, track: { tag: "1" }, interval: 1h }\n` +
+        `  - { name: d-${s}, registry: r-${s}, repository: rec-${s}/d, track: { tag: "1" }, interval: 1h, watchGroup: new-${s} }\n` +
+        `  - { name: l-${s}, registry: r-${s}, repository: rec-${s}/l, track: { tag: "1" }, interval: 1h, watchGroup: ${group} }\n`,
+    );
+    const images = watchGroups(withLegacy).get(group) ?? [];
+    // What a daemon of the previous version left running on this task queue.
+    const legacy = await daemon.client.workflow.start('watchWorkflow', {
+      workflowId: legacyWatchWorkflowId(group),
+      taskQueue,
+      args: [{ group, images, batchWindowMs: 100 } satisfies WatchInput],
+    });
+    const baseline = await waitFor(
+      'the legacy watch to record the baseline',
+      async () => (await legacy.query(watchStatusQuery)).images[0]?.state.latest,
+    );
+    const rebuilt = await pushImage({ registryUrl: stack.registry.url, repository: `rec-${s}/l`, tag: '1' });
+
+    const result = await reconcileWatches(daemon.client, withLegacy, { batchWindowMs: 100 });
+    expect(result.started).toEqual([watchWorkflowId(taskQueue, group)]);
+    expect(result.stopped).toEqual([legacyWatchWorkflowId(group)]);
+    await legacy.result();
+    expect((await legacy.describe()).status.name).toBe('COMPLETED');
+
+    const successor = daemon.client.workflow.getHandle(watchWorkflowId(taskQueue, group));
+    expect((await successor.query(watchStatusQuery)).images[0]?.state.latest).toEqual(baseline);
+    await successor.signal(checkNowSignal);
+    const state = await waitFor('the successor to see the rebuild', async () => {
+      const st = (await successor.query(watchStatusQuery)).images[0]?.state;
+      return st?.latest?.digest === rebuilt.digest ? st : undefined;
+    });
+    // A rebuild after the baseline it inherited, not a baseline of its own.
+    expect(state.previous[0]).toEqual(baseline);
   });
 });

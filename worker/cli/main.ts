@@ -37,8 +37,9 @@ refused, 2 wrong usage.`,
 Runs the daemon: connects to Temporal (address, namespace, TLS, mTLS or API key from the
 config), runs the worker for the watch, pipeline and rollout workflows, starts or updates the
 watch workflows to match the config, and serves /metrics (Freshet's and the Temporal SDK's),
-/healthz, /readyz and /webhooks/<source>. SIGTERM or SIGINT stops polling, gives running
-activities the grace time, and exits 0.
+/healthz, /readyz and /webhooks/<source>. Workflow ids end in @INSTANCE (temporal.instance,
+default: the task queue); /readyz fails while another task queue runs one of them. SIGTERM or
+SIGINT stops polling, gives running activities the grace time, and exits 0.
 
 ${configHelp}
   --listen HOST:PORT  overrides metrics.listen (default 0.0.0.0:9464)
