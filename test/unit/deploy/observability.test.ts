@@ -453,7 +453,10 @@ describe('prometheus rules', () => {
         },
         { series: `freshet_watch_errors_total{${inst},registry="hub"}`, values: '0+1x100' },
         // a rollback stuck from 10 to 30 minutes
-        { series: `freshet_rollback_stuck{${inst},pipeline="web",stage="staging"}`, values: '0x10 1x20 0x30' },
+        {
+          series: `freshet_rollback_stuck{${inst},pipeline="web",stage="staging"}`,
+          values: '0x10 1x20 0x30',
+        },
         { series: `up{${inst}}`, values: '1x5 0x30' },
         { series: 'up{job="prometheus",instance="localhost:9090"}', values: '0x30' },
       ],
