@@ -2,6 +2,7 @@
 // the cluster by name from its input, so the workflow's history says where every change went,
 // and checks that input against the daemon's own config first (invariant 12), whoever started
 // the workflow.
+import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../../config/schema.ts';
 import { kubernetesAuthority } from './authority.ts';
 import { awaitDeploymentReady } from './await.ts';
@@ -54,8 +55,21 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps) {
     },
     // Any configured cluster: undoing what this rollout set needs no consent of the current config.
     rollbackDeployment: async (raw: RollbackInput): Promise<RollbackResult> => {
+      // A malformed input stays malformed: never worth waiting out.
       const input = parseRollbackInput(raw);
-      return rollbackDeployment(cluster(input.ref.cluster), input);
+      try {
+        return await rollbackDeployment(cluster(input.ref.cluster), input);
+      } catch (err) {
+        if (!input.persistent || !(err instanceof ApplicationFailure) || !err.nonRetryable) throw err;
+        // A broken image still runs: what a person can fix (RBAC, credentials, config) is waited out.
+        const { type, details } = err;
+        throw ApplicationFailure.create({
+          message: err.message,
+          ...(type ? { type } : {}),
+          ...(details ? { details } : {}),
+          cause: err,
+        });
+      }
     },
   };
 }

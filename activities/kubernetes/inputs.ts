@@ -1,5 +1,6 @@
 // The Kubernetes activities' inputs, parsed at the edge: whoever starts a workflow shapes them,
 // so a malformed one is refused with its path instead of failing somewhere inside, retry after retry.
+// Loose objects: a field added to an input later passes through rather than vanishing here.
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { AwaitInput, PlanStageInput, RollbackInput, TargetRef, UpdateInput } from './types.ts';
@@ -7,21 +8,21 @@ import type { AwaitInput, PlanStageInput, RollbackInput, TargetRef, UpdateInput 
 const text = z.string().min(1).max(1_000);
 const labels = z.record(z.string().max(317), z.string().max(63));
 
-const targetSpec = z.object({
+const targetSpec = z.looseObject({
   namespace: text,
   deployment: text.optional(),
   selector: labels.optional(),
   container: text.optional(),
 });
 
-const targetRef = z.object({
+const targetRef = z.looseObject({
   cluster: text,
   namespace: text,
   deployment: text,
   container: text,
 }) satisfies z.ZodType<TargetRef>;
 
-const planStageInput = z.object({
+const planStageInput = z.looseObject({
   pipeline: text,
   cluster: text,
   targets: z.array(targetSpec).max(10_000),
@@ -34,7 +35,7 @@ const planStageInput = z.object({
 // An image reference, up to what Kubernetes accepts in a container spec.
 const image = z.string().min(1).max(4_096);
 
-const updateInput = z.object({
+const updateInput = z.looseObject({
   pipeline: text,
   ref: targetRef,
   newImage: image,
@@ -43,18 +44,20 @@ const updateInput = z.object({
   changeCause: z.string().max(4_096),
 }) satisfies z.ZodType<UpdateInput>;
 
-const awaitInput = z.object({
+const awaitInput = z.looseObject({
   ref: targetRef,
   image,
   timeoutMs: z.number().int().positive(),
+  deadlineAt: z.number().optional(),
 }) satisfies z.ZodType<AwaitInput>;
 
-const rollbackInput = z.object({
+const rollbackInput = z.looseObject({
   ref: targetRef,
   rolloutId: text,
   fromImage: image,
   toImage: image,
   reason: z.string().max(4_096),
+  persistent: z.boolean().optional(),
 }) satisfies z.ZodType<RollbackInput>;
 
 function parser<T>(activity: string, schema: z.ZodType<T>) {
