@@ -42,7 +42,7 @@ const imageKey = defineSearchAttributeKey(searchAttributeNames.image, SearchAttr
 const phaseKey = defineSearchAttributeKey(searchAttributeNames.phase, SearchAttributeType.KEYWORD);
 
 const idOf = (r: PipelineRequest) =>
-  rolloutWorkflowId(r.request.pipeline, r.request.image, r.request.digest, r.instance);
+  rolloutWorkflowId(r.request.pipeline, r.request.image, r.request.digest, r.request.instance);
 const brief = (r: PipelineRequest) => ({
   rolloutId: idOf(r),
   digest: r.request.digest,

@@ -20,6 +20,8 @@ export interface RolloutRequest {
   trigger: Trigger;
   /** When the new digest was first seen (ISO 8601); time to production counts from here. */
   detectedAt: string;
+  /** temporal.instance of the Freshet that asked; the rollout's id carries it (absent in old requests). */
+  instance?: string;
 }
 
 export interface StageSpec {
@@ -47,8 +49,6 @@ export interface RolloutInput {
   spec: PipelineSpec;
   /** The server knows Freshet's search attributes (the daemon checks on start). */
   searchAttributes?: boolean;
-  /** temporal.instance of the Freshet that asked; the rollout's id carries it (absent in old requests). */
-  instance?: string;
 }
 
 export type RolloutOutcome =

@@ -36,10 +36,10 @@ export async function requestRollout(
   }
   const { instance, taskQueue } = ctx.config.temporal;
   const request: PipelineRequest = {
-    request: { ...ask, registryHost: registryHost(ctx.config, ask.registry) },
+    // The instance is this daemon's, whatever the ask says: the rollout's id carries it.
+    request: { ...ask, registryHost: registryHost(ctx.config, ask.registry), instance },
     spec: pipelineSpec(ask.pipeline, pipeline),
     searchAttributes: ctx.searchAttributes,
-    instance,
   };
   const workflowId = await pipelineWorkflowFor(ctx, ask.pipeline);
   await ctx.client.workflow.signalWithStart('pipelineWorkflow', {
