@@ -1,6 +1,5 @@
 // Which Deployments a stage changes, decided from cluster state by a pure function so the rules
 // (container choice, skips, problems) are unit-testable; the activity only fetches that state.
-
 import { parseImageReference, pinnedDigest } from '../watch/image-reference.ts';
 import type { KubernetesClients } from './clients.ts';
 import {
