@@ -48,7 +48,7 @@ pipelines:
       - name: staging
         cluster: local
         targets: [ ${targets.replaceAll('NS', ns)}, { namespace: ${ns}, selector: { tier: front } }, { namespace: ${ns}, selector: { tier: none } } ]
-      - { name: locked, cluster: restricted, targets: [ { namespace: ${ns}, selector: { app: web } } ] }
+      - { name: locked, cluster: restricted, targets: [ { namespace: ${ns}, selector: { app: locked } } ] }
 `,
     'test config',
     { env: {} },
@@ -171,7 +171,7 @@ describe('planStage', () => {
       nobody.planStage({
         pipeline: 'web',
         cluster: 'restricted',
-        targets: [{ namespace, selector: { app: 'web' } }],
+        targets: [{ namespace, selector: { app: 'locked' } }],
         registryHost: '127.0.0.1:5000',
         repository: 'demo/web',
         tag: '1',
@@ -422,8 +422,16 @@ describe("the worker's config is the authority: updates and rollbacks", () => {
     const miner = await expectFailure(update('web', image(good(1)), `127.0.0.1:5000/evil/miner@${good(2)}`));
     expect(miner).toMatchObject({ type: 'NotInConfig', nonRetryable: true });
     expect(miner.message).toContain('image 127.0.0.1:5000/evil/miner is not an image of pipeline "web"');
+    // The restricted cluster is configured too, but this pipeline targets web only on local.
+    const both = createKubernetesActivities({
+      clusters: new Map([
+        ['local', local],
+        ['restricted', { ...local, name: 'restricted' }],
+      ]),
+      config: configFor(namespace),
+    });
     const elsewhere = await expectFailure(
-      activities.updateDeploymentImage({
+      both.updateDeploymentImage({
         pipeline: 'web',
         ref: { ...refOf('web'), cluster: 'restricted' },
         newImage: image(good(2)),
