@@ -83,7 +83,7 @@ describe('a watch that continues as new', () => {
     });
     // Started before the daemon, with the low limit; the daemon then only sends its images.
     const started = await reconcileWatches(client, config, { maxHistoryEvents, batchWindowMs: 100 });
-    expect(started.started).toEqual([group]);
+    expect(started.started).toEqual([workflowId]);
     firstRunId = (await client.workflow.getHandle(workflowId).describe()).runId;
     daemon = await startTestDaemon(config, { freshnessIntervalMs: 60_000 });
     client = daemon.client;
