@@ -16,7 +16,7 @@ import type { RolloutAsk, RolloutRequestActivities } from '../../activities/roll
 import type { CheckImagesInput, WatchActivities } from '../../activities/watch/check-images.ts';
 import { temporalTestServerLauncher } from '../../stack/layout.ts';
 import { workflowsPath } from '../../worker/daemon.ts';
-import { rolloutWorkflowId } from '../../workflows/rollout-messages.ts';
+import { pipelineWorkflowId, rolloutWorkflowId } from '../../workflows/rollout-messages.ts';
 import type { ClusterModel } from './cluster-model.ts';
 
 export interface ActivityCall {
@@ -179,7 +179,7 @@ function replacedActivities(replaced: ReplacedActivities, running: RunningActivi
     async requestRollout(ask: RolloutAsk) {
       return {
         rolloutId: rolloutWorkflowId(ask.pipeline, ask.image, ask.digest),
-        pipelineWorkflowId: `freshet-pipeline-${ask.pipeline}`,
+        pipelineWorkflowId: pipelineWorkflowId(ask.pipeline),
       };
     },
   } satisfies RolloutRequestActivities;
