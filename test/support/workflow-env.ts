@@ -10,6 +10,7 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { HealthActivities } from '../../activities/health/index.ts';
+import type { SoakInput, SoakResult } from '../../activities/health/soak.ts';
 import type { CheckOutcome, CheckSpec } from '../../activities/health/types.ts';
 import type { RolloutEvent, RolloutReportActivities } from '../../activities/rollout/report.ts';
 import type { RolloutAsk, RolloutRequestActivities } from '../../activities/rollout/request.ts';
@@ -159,15 +160,32 @@ function current(): { workflowId: string; activityId: string } {
 function replacedActivities(replaced: ReplacedActivities, running: RunningActivities) {
   const runs = new Map<string, number>();
   const answer = replaced.checks ?? (() => true);
+  const runHealthCheck = async (check: CheckSpec): Promise<CheckOutcome> => {
+    const name = check.kind === 'http' ? check.http.name : check.prometheus.name;
+    const run = (runs.get(name) ?? 0) + 1;
+    runs.set(name, run);
+    const given = answer(check, run);
+    const at = new Date().toISOString();
+    if (typeof given !== 'boolean') return { ...given, at };
+    return { name, kind: check.kind, ok: given, detail: given ? 'ok' : 'failed as the test said', at };
+  };
   const health = {
-    async runHealthCheck(check: CheckSpec): Promise<CheckOutcome> {
-      const name = check.kind === 'http' ? check.http.name : check.prometheus.name;
-      const run = (runs.get(name) ?? 0) + 1;
-      runs.set(name, run);
-      const given = answer(check, run);
-      const at = new Date().toISOString();
-      if (typeof given !== 'boolean') return { ...given, at };
-      return { name, kind: check.kind, ok: given, detail: given ? 'ok' : 'failed as the test said', at };
+    runHealthCheck,
+    /**
+     * The real soak's rounds on a counted clock: the test server skips no time while an activity
+     * runs, so the intervals from the server's time of scheduling to `until` are counted, not slept.
+     */
+    async runSoak(input: SoakInput): Promise<SoakResult> {
+      let now = Context.current().info.currentAttemptScheduledTimestampMs;
+      let outcomes: CheckOutcome[] = [];
+      let rounds = 0;
+      do {
+        now += Math.max(0, Math.min(input.intervalMs, input.until - now));
+        outcomes = await Promise.all(input.checks.map(runHealthCheck));
+        rounds++;
+        if (outcomes.some((o) => !o.ok)) return { outcomes, failed: true, rounds };
+      } while (now < input.until);
+      return { outcomes, failed: false, rounds };
     },
   } satisfies HealthActivities;
   const report = {
