@@ -32,8 +32,6 @@ export interface ReplacedActivities {
   cluster: ClusterModel;
   /** Default: every check passes. */
   checks?: CheckAnswer;
-  /** The watch's registry check; default: nothing changed. */
-  checkImages?: (input: CheckImagesInput) => Awaited<ReturnType<WatchActivities['checkImages']>>;
 }
 
 export interface WorkerRun {
@@ -201,9 +199,10 @@ function replacedActivities(replaced: ReplacedActivities, running: RunningActivi
       };
     },
   } satisfies RolloutRequestActivities;
+  // The watch is not under test here; its one activity sees no change.
   const watch = {
-    async checkImages(input: CheckImagesInput) {
-      return replaced.checkImages?.(input) ?? { changes: [], bases: [], failures: [] };
+    async checkImages(_input: CheckImagesInput) {
+      return { changes: [], bases: [], failures: [] };
     },
   } satisfies WatchActivities;
   return { ...replaced.cluster.activities(), ...health, ...report, ...request, ...watch };
