@@ -22,7 +22,7 @@ import type { CheckOutcome, CheckSpec } from '../activities/health/types.ts';
 import type { KubernetesActivities } from '../activities/kubernetes/index.ts';
 import type { PlannedTarget, TargetRef } from '../activities/kubernetes/types.ts';
 import type { RolloutReportActivities } from '../activities/rollout/report.ts';
-import { formatDuration, refusalReason } from './rollout-approval.ts';
+import { formatDuration, type PendingApproval, pendingApproval, refusalReason } from './rollout-approval.ts';
 import { rolloutCurrentDetails } from './rollout-details.ts';
 import {
   abortSignal,
@@ -108,7 +108,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     refused: [],
   };
   const stageReports: StageReport[] = [];
-  let pending: { stage: string; approvers?: string[] } | undefined;
+  let pending: PendingApproval | undefined;
   let decision: Decision | undefined;
   let abortedBy: string | undefined;
   let activeScope: CancellationScope | undefined;
@@ -394,7 +394,11 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
 
   async function awaitApproval(stage: StageSpec, approval: NonNullable<StageSpec['approval']>) {
     const since = Date.now();
-    pending = { stage: stage.name, ...(approval.approvers?.length ? { approvers: approval.approvers } : {}) };
+    pending = pendingApproval(stage.name, approval, {
+      rolloutId,
+      digest: request.digest,
+      requestedAt: new Date(since).toISOString(),
+    });
     decision = undefined;
     status.approval = {
       stage: stage.name,
