@@ -89,13 +89,13 @@ export const descriptions: Record<string, string> = {
   'pipelines.<name>.stages[].approval.required': 'Whether the gate is on',
   'pipelines.<name>.stages[].approval.timeout': 'After this, the rollout ends approval_timed_out',
   'pipelines.<name>.stages[].approval.approvers':
-    'Who may decide (default: anyone): names, or { name, publicKey } / { name, publicKeyFile } for signed decisions',
+    'Who may decide (default: anyone): names, or names with public keys',
   'pipelines.<name>.stages[].approval.approvers[].name': 'Name the approver decides as (--by NAME)',
   'pipelines.<name>.stages[].approval.approvers[].publicKey':
-    'Ed25519 public key: PEM (BEGIN PUBLIC KEY), an OpenSSH ssh-ed25519 line, or base64; this name then decides only signed',
+    'Ed25519 key (PEM, OpenSSH line or base64); this name decides signed only',
   'pipelines.<name>.stages[].approval.approvers[].publicKeyFile': 'File holding that public key',
   'pipelines.<name>.stages[].approval.requireSignature':
-    "Refuse every unsigned decision (also the UI's approve/reject signals); every approver needs a key",
+    "Refuse unsigned decisions (the UI's signals too); every approver has a key",
   'pipelines.<name>.onNewerDigest': 'A newer build supersedes the running rollout at a safe point, or queues',
   metrics: 'The HTTP server',
   'metrics.listen': 'host:port of /metrics, /healthz, /readyz and /webhooks/<source>',
