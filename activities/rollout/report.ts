@@ -6,7 +6,8 @@ import type { Metrics } from '../../worker/metrics.ts';
 export type RolloutEvent =
   | { kind: 'stage'; pipeline: string; stage: string; outcome: string; seconds: number }
   | { kind: 'rollback'; pipeline: string; stage: string; reason: string }
-  | { kind: 'outcome'; pipeline: string; outcome: string; timeToProductionSeconds?: number };
+  | { kind: 'outcome'; pipeline: string; outcome: string; timeToProductionSeconds?: number }
+  | { kind: 'rollback-stuck'; pipeline: string; stage: string; stuck: boolean };
 
 export function createRolloutReportActivities(metrics: Metrics) {
   return {
@@ -20,6 +21,9 @@ export function createRolloutReportActivities(metrics: Metrics) {
           return;
         case 'rollback':
           metrics.rollbacks.inc({ pipeline: event.pipeline, stage: event.stage, reason: event.reason });
+          return;
+        case 'rollback-stuck':
+          metrics.rollbackStuck.set({ pipeline: event.pipeline, stage: event.stage }, event.stuck ? 1 : 0);
           return;
         case 'outcome':
           metrics.rollouts.inc({ pipeline: event.pipeline, outcome: event.outcome });
