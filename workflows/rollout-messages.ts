@@ -130,7 +130,14 @@ export interface RolloutStatus {
   wave?: { index: number; total: number };
   targets: TargetState[];
   checks: CheckOutcome[];
-  approval?: { stage: string; since: string; deadline: string; approvers?: string[] };
+  approval?: {
+    stage: string;
+    since: string;
+    deadline: string;
+    approvers?: string[];
+    /** Only signed decisions count (requireSignature): unsigned signals, such as the UI's, are refused. */
+    signedOnly?: boolean;
+  };
   decisions: Decision[];
   /** Approval attempts that were not accepted, with why (kept so an operator can see them). */
   refused: { by: string; reason: string; at: string }[];

@@ -48,11 +48,17 @@ describe('signed approvals on a stage with requireSignature', () => {
     const rebuilt = await fx.push();
     const id = await fx.request(rebuilt);
     const handle = fx.client.workflow.getHandle(id);
-    await waitFor(
+    const waiting = await waitFor(
       `${id} to wait for approval`,
-      async () => (await handle.query(rolloutStatusQuery)).phase === 'awaiting-approval',
+      async () => {
+        const st = await handle.query(rolloutStatusQuery);
+        return st.phase === 'awaiting-approval' ? st : undefined;
+      },
       { timeoutMs: 90_000, intervalMs: 250 },
     );
+    expect(waiting.approval).toMatchObject({ stage: 'production', approvers: ['alice'], signedOnly: true });
+    const listed = await run(['status']);
+    expect(listed.stdout).toContain('signed approval by alice until');
 
     const unsigned = await run(['approve', id, '--by', 'alice']);
     expect(unsigned.code).toBe(1);

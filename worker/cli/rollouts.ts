@@ -42,7 +42,7 @@ export async function statusCommand(client: Client, config: Config, json: boolea
 function waitingFor(r: RolloutStatus): string | undefined {
   if (r.approval) {
     const who = r.approval.approvers?.length ? r.approval.approvers.join('|') : 'anyone';
-    return `approval by ${who} until ${r.approval.deadline}`;
+    return `${r.approval.signedOnly ? 'signed ' : ''}approval by ${who} until ${r.approval.deadline}`;
   }
   const updating = r.targets.filter((t) => t.state === 'updating');
   return updating.length ? updating.map((t) => `${t.namespace}/${t.deployment}`).join(', ') : undefined;

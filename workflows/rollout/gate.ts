@@ -22,6 +22,7 @@ export async function awaitApproval(
     since: new Date(since).toISOString(),
     deadline: new Date(since + approval.timeoutMs).toISOString(),
     ...(state.pending.approvers ? { approvers: state.pending.approvers } : {}),
+    ...(state.pending.requireSignature ? { signedOnly: true } : {}),
   };
   setPhase(state, 'awaiting-approval');
   try {
