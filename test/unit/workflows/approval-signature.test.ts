@@ -11,6 +11,11 @@ import {
   decodeBase64,
   type SignedDecision,
 } from '../../../workflows/approval-signature.ts';
+import {
+  approvalMessage as approvalSignal,
+  decisionMessage,
+  parseMessage,
+} from '../../../workflows/message-schemas.ts';
 import { pendingApproval, refusalReason } from '../../../workflows/rollout-approval.ts';
 import type { DecisionInput } from '../../../workflows/rollout-messages.ts';
 
@@ -158,6 +163,26 @@ describe('signed approvals', () => {
     expect(approvalSignatureSchema.safeParse({ alg: 'ed25519', value: 'AAAA', extra: 1 }).success).toBe(
       false,
     );
+  });
+});
+
+describe('the signature in the approval messages', () => {
+  it('passes the message schemas of decide and approve, and a malformed one is refused with its path', () => {
+    const d = signed();
+    const parsed = parseMessage(decisionMessage, d);
+    expect(parsed.ok && refusalReason(parsed.value, strict)).toBeUndefined();
+    const { decision: _, ...asSignal } = d;
+    expect(parseMessage(approvalSignal, asSignal).ok).toBe(true);
+    expect(parseMessage(decisionMessage, { ...d, signature: { alg: 'rsa', value: 'AAAA' } })).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^signature\.alg: /),
+    });
+    expect(
+      parseMessage(decisionMessage, { ...d, signature: { alg: 'ed25519', value: 'A'.repeat(129) } }),
+    ).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^signature\.value: /),
+    });
   });
 });
 
