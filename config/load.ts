@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
+import { resolveApproverKeyFiles } from './approver-keys.ts';
 import { type Config, configSchema } from './schema.ts';
 
 export interface ConfigProblem {
@@ -86,7 +87,10 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Config 
     ]);
   }
   const config = parseConfig(text, file, options);
-  return resolvePaths(config, dirname(resolve(file)));
+  const base = dirname(resolve(file));
+  const keyProblems = resolveApproverKeyFiles(config, (p) => (isAbsolute(p) ? p : resolve(base, p)));
+  if (keyProblems.length > 0) throw new ConfigError(file, keyProblems);
+  return resolvePaths(config, base);
 }
 
 export function parseConfig(text: string, source = 'config', options: LoadOptions = {}): Config {

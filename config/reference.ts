@@ -88,7 +88,14 @@ export const descriptions: Record<string, string> = {
   'pipelines.<name>.stages[].approval': 'Wait for an operator before this stage',
   'pipelines.<name>.stages[].approval.required': 'Whether the gate is on',
   'pipelines.<name>.stages[].approval.timeout': 'After this, the rollout ends approval_timed_out',
-  'pipelines.<name>.stages[].approval.approvers': 'Who may decide (default: anyone)',
+  'pipelines.<name>.stages[].approval.approvers':
+    'Who may decide (default: anyone): names, or names with public keys',
+  'pipelines.<name>.stages[].approval.approvers[].name': 'Name the approver decides as (--by NAME)',
+  'pipelines.<name>.stages[].approval.approvers[].publicKey':
+    'Ed25519 key (PEM, OpenSSH line or base64); this name decides signed only',
+  'pipelines.<name>.stages[].approval.approvers[].publicKeyFile': 'File holding that public key',
+  'pipelines.<name>.stages[].approval.requireSignature':
+    "Refuse unsigned decisions (the UI's signals too); every approver has a key",
   'pipelines.<name>.onNewerDigest': 'A newer build supersedes the running rollout at a safe point, or queues',
   metrics: 'The HTTP server',
   'metrics.listen': 'host:port of /metrics, /healthz, /readyz and /webhooks/<source>',
@@ -121,6 +128,7 @@ function typeOf(s: JsonSchema): string {
   if (s.const !== undefined) return JSON.stringify(s.const);
   if (s.pattern?.includes('ms|s|m|h|d')) return 'duration';
   if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'any'}`;
+  if (s.anyOf && !s.type) return s.anyOf.map(typeOf).join(' or ');
   if (
     s.type === 'object' &&
     s.additionalProperties &&

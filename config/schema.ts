@@ -2,6 +2,7 @@
 // types are inferred from it, the JSON Schema for editors is generated from it, and its
 // messages are what a user sees when a config file is wrong.
 import { z } from 'zod';
+import { ed25519PublicKeyProblem } from './approver-keys.ts';
 import { parseDuration } from './duration.ts';
 
 const namePattern = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -239,6 +240,59 @@ const check = z
     }
   });
 
+/** A plain name, or a name with the Ed25519 public key its signed decisions verify against. */
+const approver = z.union([
+  z.string().min(1),
+  z
+    .strictObject({
+      name: z.string().min(1),
+      publicKey: z
+        .string()
+        .superRefine((text, ctx) => {
+          const problem = ed25519PublicKeyProblem(text);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        })
+        .optional(),
+      publicKeyFile: filePath.optional(),
+    })
+    .superRefine((v, ctx) => {
+      if ((v.publicKey === undefined) === (v.publicKeyFile === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [v.publicKey === undefined ? 'publicKey' : 'publicKeyFile'],
+          message: 'set exactly one of publicKey (PEM, OpenSSH or base64) or publicKeyFile',
+        });
+      }
+    }),
+]);
+
+function approversConsistent(
+  v: { approvers?: z.infer<typeof approver>[] | undefined; requireSignature: boolean },
+  ctx: z.RefinementCtx,
+) {
+  const names = (v.approvers ?? []).map((a) => (typeof a === 'string' ? a : a.name));
+  names.forEach((n, i) => {
+    if (names.indexOf(n) !== i)
+      ctx.addIssue({ code: 'custom', path: ['approvers', i], message: `"${n}" is listed twice` });
+  });
+  if (!v.requireSignature) return;
+  if (names.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['requireSignature'],
+      message: 'requireSignature needs approvers with public keys: [ { name: …, publicKeyFile: … } ]',
+    });
+  }
+  (v.approvers ?? []).forEach((a, i) => {
+    if (typeof a === 'string')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['approvers', i],
+        message: `"${a}" has no public key, so with requireSignature no decision of theirs could count`,
+      });
+  });
+}
+
 const stage = z.strictObject({
   name: name('stage'),
   cluster: z.string().min(1),
@@ -258,8 +312,10 @@ const stage = z.strictObject({
     .strictObject({
       required: z.boolean().default(true),
       timeout: duration.default(86_400_000),
-      approvers: z.array(z.string().min(1)).optional(),
+      approvers: z.array(approver).optional(),
+      requireSignature: z.boolean().default(false),
     })
+    .superRefine(approversConsistent)
     .optional(),
 });
 
