@@ -7,6 +7,7 @@ import { checkName } from './check-specs.ts';
 import { type CheckCredentials, resolveCheckCredentials } from './credentials.ts';
 import { runHttpCheck } from './http-check.ts';
 import { runPrometheusCheck } from './prometheus-check.ts';
+import { type CheckRunner, runSoak, type SoakInput, type SoakResult } from './soak.ts';
 import type { CheckOutcome, CheckSpec } from './types.ts';
 
 export type { CheckAuthority, HealthConfig } from './authority.ts';
@@ -31,8 +32,7 @@ export interface HealthActivityOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Runs one check as the health activity does: an observation, see runHealthCheck. */
-export type CheckRunner = (spec: CheckSpec) => Promise<CheckOutcome>;
+export type { CheckRunner } from './soak.ts';
 
 /**
  * The check runner behind runHealthCheck, for activities that run checks themselves (a soak
@@ -71,6 +71,8 @@ export function createHealthActivities(opts: HealthActivityOptions) {
      * answer (retried), or when the config does not have the check or its credentials (not).
      */
     runHealthCheck: (spec: CheckSpec): Promise<CheckOutcome> => runCheck(spec),
+    /** The stage's soak: every check each interval until the deadline, or until one fails. */
+    runSoak: (input: SoakInput): Promise<SoakResult> => runSoak(runCheck, input),
   };
 }
 
