@@ -1,9 +1,11 @@
 // Secrets in a config stay references: a check URL that carries credentials is refused with a
 // hint where they go instead, an error never quotes the value of a ${VAR}, and --check-secrets
 // looks at every …Env and …File reference.
+import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../../config/load.ts';
 
@@ -229,4 +231,42 @@ describe('config: --check-secrets covers …File references', () => {
     const yaml = withChecks(`{ http: { url: "http://web/", bearer: { tokenFile: "${good}" } } }`);
     expect(() => parseConfig(yaml, 't', { env: {}, checkSecrets: true })).not.toThrow();
   });
+});
+
+describe('freshet validate-config', () => {
+  const cli = fileURLToPath(new URL('../../../worker/cli/main.ts', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'freshet-validate-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const run = (args: string[], env: NodeJS.ProcessEnv) =>
+    new Promise<{ code: number; out: string }>((resolve) => {
+      execFile(process.execPath, [cli, ...args], { env: { ...process.env, ...env } }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr }),
+      );
+    });
+
+  it('--check-secrets finds an empty …File next to the config, and no error prints a ${VAR} value', async () => {
+    writeFileSync(join(dir, 'token'), '\n');
+    const file = join(dir, 'freshet.yaml');
+    writeFileSync(
+      file,
+      withChecks('{ http: { url: "http://web/", bearer: { tokenFile: ./token } } }').replace(
+        'cluster: staging\n',
+        'cluster: "${STAGE_CLUSTER}"\n',
+      ),
+    );
+    const wrong = await run(['validate-config', file], { STAGE_CLUSTER: 'ghp_S3cr3tT0ken' });
+    expect(wrong.code).toBe(1);
+    expect(wrong.out).toContain(
+      'pipelines.web.stages[0].cluster (line 12, from ${STAGE_CLUSTER}): no cluster named "${STAGE_CLUSTER}"',
+    );
+    expect(wrong.out).not.toContain('ghp_S3cr3tT0ken');
+
+    const secrets = await run(['validate-config', file, '--check-secrets'], { STAGE_CLUSTER: 'staging' });
+    expect(secrets.code).toBe(1);
+    expect(secrets.out).toContain(`${checkPath}.http.bearer.tokenFile: ${join(dir, 'token')} is empty`);
+    writeFileSync(join(dir, 'token'), 't0ken-value\n');
+    const ok = await run(['validate-config', file, '--check-secrets'], { STAGE_CLUSTER: 'staging' });
+    expect(ok).toMatchObject({ code: 0 });
+    expect(ok.out).not.toContain('t0ken-value');
+  }, 30_000);
 });
