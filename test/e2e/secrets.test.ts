@@ -110,7 +110,10 @@ describe('secrets never reach histories, logs or metrics', () => {
       stagingHealth: `{ rolloutTimeout: 60s, soak: 2s, checks: [
         { name: header-auth, http: { url: "${healthUrl}/healthz-header", bodyMatch: "^ok$", headers: { X-Health-Token: { valueFile: "${tokenFile}" } } } },
         { name: basic-auth, http: { url: "${healthUrl}/healthz-basic", basicAuth: { username: ops, passwordEnv: FRESHET_TEST_HEALTH_PASSWORD } } },
-        { name: prometheus-auth, prometheus: { url: "${prometheusUrl}", query: "vector(0)", max: 0.01, interval: 1s, bearer: { tokenEnv: FRESHET_TEST_PROMETHEUS_TOKEN } } } ] }`,
+        { name: prometheus-auth, prometheus: { url: "${prometheusUrl}", query: "vector(0)", max: 0.01, interval: 1s, bearer: { tokenEnv: FRESHET_TEST_PROMETHEUS_TOKEN } } } ] }`.replace(
+        /\s*\n\s*/g,
+        ' ',
+      ),
     });
     const configPath = join(dir, 'freshet.yaml');
     writeFileSync(configPath, fx.yaml);
