@@ -254,19 +254,22 @@ describe('freshet validate-config', () => {
         'cluster: "${STAGE_CLUSTER}"\n',
       ),
     );
-    const wrong = await run(['validate-config', file], { STAGE_CLUSTER: 'ghp_S3cr3tT0ken' });
+    // Each run starts the whole CLI (a few seconds on a busy machine): the first two together.
+    const [wrong, secrets] = await Promise.all([
+      run(['validate-config', file], { STAGE_CLUSTER: 'ghp_S3cr3tT0ken' }),
+      run(['validate-config', file, '--check-secrets'], { STAGE_CLUSTER: 'staging' }),
+    ]);
     expect(wrong.code).toBe(1);
     expect(wrong.out).toContain(
       'pipelines.web.stages[0].cluster (line 12, from ${STAGE_CLUSTER}): no cluster named "${STAGE_CLUSTER}"',
     );
     expect(wrong.out).not.toContain('ghp_S3cr3tT0ken');
 
-    const secrets = await run(['validate-config', file, '--check-secrets'], { STAGE_CLUSTER: 'staging' });
     expect(secrets.code).toBe(1);
     expect(secrets.out).toContain(`${checkPath}.http.bearer.tokenFile: ${join(dir, 'token')} is empty`);
     writeFileSync(join(dir, 'token'), 't0ken-value\n');
     const ok = await run(['validate-config', file, '--check-secrets'], { STAGE_CLUSTER: 'staging' });
     expect(ok).toMatchObject({ code: 0 });
     expect(ok.out).not.toContain('t0ken-value');
-  }, 30_000);
+  }, 120_000);
 });
