@@ -1,4 +1,5 @@
-// Turns the configured pipeline into the plain, secret-free snapshot a rollout runs with.
+// Turns the configured pipeline into the plain, secret-free snapshot a rollout runs with: checks
+// travel as names and URLs, and the health activity reads their credentials from its own config.
 
 import { ed25519PublicKey, readEd25519PublicKeyFile } from '../../config/approver-keys.ts';
 import type { Config, PipelineConfig } from '../../config/schema.ts';
@@ -21,7 +22,7 @@ export function pipelineSpec(name: string, pipeline: PipelineConfig): PipelineSp
         rolloutTimeoutMs: s.health.rolloutTimeout,
         soakMs: s.health.soak,
         checkIntervalMs: intervals.length > 0 ? Math.min(...intervals) : defaultCheckIntervalMs,
-        checks: checkSpecsFromConfig(s.health.checks),
+        checks: checkSpecsFromConfig(s.health.checks, { pipeline: name, stage: s.name }),
         ...(s.approval?.required ? { approval: approvalSpec(s.approval) } : {}),
       };
     }),

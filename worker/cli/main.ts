@@ -61,7 +61,8 @@ The bundle must come from the same Freshet version that runs it.`,
 Checks the config file. Prints every problem with its path and line and exits 1, or prints a
 summary and exits 0.
 
-  --check-secrets   also check that every …Env variable is set and every …File exists`,
+  --check-secrets   also check that every …Env variable is set and every …File (secrets, TLS
+                    files) is a readable, non-empty file; values are never printed`,
   status: `Usage: freshet status [--config FILE] [--json]
 
 Lists the running rollouts of this config's task queue: phase, stage, wave and what each one
