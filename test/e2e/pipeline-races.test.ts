@@ -60,10 +60,22 @@ describe('pipeline races', () => {
   });
 
   it('a paused rollout yields to a newer digest under supersede', async () => {
-    fx = await createRolloutFixture(stack);
-    const first = await fx.push();
-    const firstId = await fx.request(first);
-    // Held before its second wave.
+    // Three waves: a pause sent as soon as the rollout exists holds at a safe point before one.
+    fx = await createRolloutFixture(stack, { waves: '[ { count: 1 }, { count: 1 }, { percent: 100 } ]' });
+    const f = fx;
+    const first = await f.push();
+    const firstId = await f.request(first);
+    await waitFor(
+      'the rollout to start',
+      () =>
+        f.client.workflow
+          .getHandle(firstId)
+          .describe()
+          .catch(() => undefined),
+      {
+        intervalMs: 20,
+      },
+    );
     await fx.client.workflow.getHandle(firstId).signal(pauseSignal);
     await phase(fx, firstId, 'paused');
     const newer = await fx.push();

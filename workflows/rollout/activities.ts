@@ -21,7 +21,7 @@ export const persistentRollback = proxyActivities<KubernetesActivities>({
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
-    maximumAttempts: 0,
+    // No maximumAttempts: retried until it succeeds.
   },
 });
 export const health = proxyActivities<HealthActivities>({

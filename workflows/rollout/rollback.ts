@@ -4,7 +4,7 @@
 // and reported (drift). A rollback never gives up while the broken image runs: a patch that keeps
 // failing marks the rollout `rollback-stuck` and is retried until it succeeds or an operator
 // aborts the rollback.
-import { CancellationScope, patched } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import type { RollbackResult } from '../../activities/kubernetes/types.ts';
 import { limit } from '../limit.ts';
 import type { StageSpec } from '../rollout-messages.ts';
@@ -66,7 +66,15 @@ async function rollbackByWave(
       inWave.map((c) =>
         bound(async () => {
           const name = `${c.ref.namespace}/${c.ref.deployment}`;
-          const r = await patchBackUntilDone(state, stage, c, reason);
+          let r: Awaited<ReturnType<typeof patchBackUntilDone>>;
+          try {
+            r = await patchBackUntilDone(state, stage, c, reason);
+          } catch (err) {
+            c.target.state = 'failed';
+            c.target.detail = `rollback failed: ${failureMessage(err)}`;
+            problems.push(`${name}: rollback failed: ${failureMessage(err)}`);
+            return;
+          }
           if (r === 'abandoned') {
             c.target.state = 'failed';
             c.target.detail = `rollback abandoned by ${state.rollbackAbandonedBy}; it may still run ${c.fromImage}`;
@@ -139,9 +147,10 @@ async function patchBackUntilDone(
   state.stuckScopes.add(scope);
   try {
     return await scope.run(() => persistentRollback.rollbackDeployment({ ...input, persistent: true }));
-  } catch {
-    // Only a cancellation ends the persistent call: the operator gave the rollback up.
-    return 'abandoned';
+  } catch (err) {
+    // A cancellation is the operator giving the rollback up; anything else is reported as it is.
+    if (isCancellation(err) && state.rollbackAbandonedBy) return 'abandoned';
+    throw err;
   } finally {
     state.stuckScopes.delete(scope);
     await clearStuck(state, stage, c);
