@@ -1,9 +1,16 @@
 // Config changes reconcile the watch workflows: new groups start, changed ones get the new
 // images (keeping what they knew), removed ones stop, and a watch under the id it had before ids
-// carried the instance hands its state to its successor and stops.
+// carried the instance hands its state to its successor and stops; a pipeline workflow under
+// such an id keeps its pipeline's requests while it runs, so an upgrade never runs two rollouts.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { requestRollout } from '../../activities/rollout/request.ts';
 import type { Daemon } from '../../worker/daemon.ts';
 import { reconcileWatches, watchGroups } from '../../worker/watches.ts';
+import {
+  legacyPipelineWorkflowId,
+  pipelineStatusQuery,
+  pipelineWorkflowId,
+} from '../../workflows/rollout-messages.ts';
 import {
   checkNowSignal,
   legacyWatchWorkflowId,
@@ -121,5 +128,62 @@ describe('watch reconciliation', () => {
     });
     // A rebuild after the baseline it inherited, not a baseline of its own.
     expect(state.previous[0]).toEqual(baseline);
+  });
+
+  it('hands requests to a pipeline workflow under the id without the instance while it runs', async () => {
+    const pipeline = `p-${s}`;
+    const withPipeline = stackConfig(
+      stack,
+      `${header}clusters: { local: { kubeconfig: "\${KUBECONFIG_PATH}", context: freshet } }
+pipelines:
+  ${pipeline}: { stages: [ { name: staging, cluster: local, targets: [ { namespace: rec-${s}, deployment: app } ] } ] }
+`,
+    );
+    const ask = (hex: string) => ({
+      pipeline,
+      image: `a-${s}`,
+      registry: `r-${s}`,
+      repository: `rec-${s}/a`,
+      tag: '1',
+      digest: `sha256:${hex.repeat(64)}`,
+      trigger: 'manual' as const,
+      detectedAt: new Date().toISOString(),
+    });
+    const ctx = { client: daemon.client, config: withPipeline, searchAttributes: false };
+    // What a daemon of the previous version left running: it waits a minute for requests.
+    const legacy = await daemon.client.workflow.start('pipelineWorkflow', {
+      workflowId: legacyPipelineWorkflowId(pipeline),
+      taskQueue,
+      args: [{ pipeline }],
+    });
+    const successor = daemon.client.workflow.getHandle(pipelineWorkflowId(taskQueue, pipeline));
+    try {
+      const first = await requestRollout(ctx, ask('a'));
+      expect(first).toEqual({
+        rolloutId: `freshet-rollout-${pipeline}-a-${s}-${'a'.repeat(64)}@${taskQueue}`,
+        pipelineWorkflowId: legacyPipelineWorkflowId(pipeline),
+      });
+      await waitFor('the old pipeline workflow to take the request', async () => {
+        const st = await legacy.query(pipelineStatusQuery);
+        return st.current?.rolloutId === first.rolloutId || st.recent.includes(first.rolloutId);
+      });
+      expect(await successor.describe().catch(() => undefined)).toBeUndefined();
+
+      // Once it has ended, requests go to this instance's pipeline workflow.
+      await legacy.terminate('ended');
+      const second = await requestRollout(ctx, ask('b'));
+      expect(second.pipelineWorkflowId).toBe(pipelineWorkflowId(taskQueue, pipeline));
+      expect((await successor.describe()).taskQueue).toBe(taskQueue);
+    } finally {
+      for (const handle of [legacy, successor]) await handle.terminate('test over').catch(() => undefined);
+      for await (const wf of daemon.client.workflow.list({
+        query: `WorkflowType = 'rolloutWorkflow' AND TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`,
+      })) {
+        await daemon.client.workflow
+          .getHandle(wf.workflowId)
+          .terminate('test over')
+          .catch(() => undefined);
+      }
+    }
   });
 });

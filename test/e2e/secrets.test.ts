@@ -173,7 +173,9 @@ describe('secrets never reach histories, logs or metrics', () => {
 
   it('rolls out with the credentials sent, rolls back, and no history, log line or metric holds the secret', async () => {
     const good = await fx.push();
-    const first = await fx.result(rolloutWorkflowId(fx.pipeline, fx.image, good.digest, fx.config.temporal.instance));
+    const first = await fx.result(
+      rolloutWorkflowId(fx.pipeline, fx.image, good.digest, fx.config.temporal.instance),
+    );
     expect(first.outcome, first.reason).toBe('succeeded');
     expect(seen.header).toBeGreaterThan(0);
     expect(seen.basic).toBeGreaterThan(0);
@@ -181,7 +183,9 @@ describe('secrets never reach histories, logs or metrics', () => {
 
     healthy = false;
     const bad = await fx.push();
-    const second = await fx.result(rolloutWorkflowId(fx.pipeline, fx.image, bad.digest, fx.config.temporal.instance));
+    const second = await fx.result(
+      rolloutWorkflowId(fx.pipeline, fx.image, bad.digest, fx.config.temporal.instance),
+    );
     expect(second.outcome).toBe('rolled_back');
     expect(second.reason).toMatch(/check "header-auth" failed .* → 503, expected 200/);
     expect(Object.values(await fx.images(fx.staging))).toEqual(fx.deployments.map(() => good.reference));
