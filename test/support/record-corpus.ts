@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { runDir } from '../../stack/layout.ts';
@@ -86,6 +87,11 @@ const workflowBundlePath = join(scratch, 'workflows.js');
 progress('bundling the workflow code');
 const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
 writeFileSync(workflowBundlePath, code);
+const connection = await Connection.connect({
+  address: state.endpoints.temporal.address,
+  channelArgs: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
+});
+const historyClient = new Client({ connection, namespace: state.endpoints.temporal.namespace });
 
 let failed = 0;
 for (const scenario of selected) {
@@ -99,7 +105,12 @@ for (const scenario of selected) {
   progress(`${scenario.branch}: recording`);
   const t0 = Date.now();
   try {
-    const recorded = await scenario.record({ stack: state.endpoints, workflowBundlePath, progress });
+    const recorded = await scenario.record({
+      stack: state.endpoints,
+      workflowBundlePath,
+      historyClient,
+      progress,
+    });
     for (const r of recorded) {
       const saved = saveHistory(historyToJSON(r.history), r.stem, {
         dir: out,
@@ -116,6 +127,7 @@ for (const scenario of selected) {
     );
   }
 }
+await connection.close();
 rmSync(scratch, { recursive: true, force: true });
 process.exit(failed > 0 ? 1 : 0);
 

@@ -39,7 +39,7 @@ export const queue: Scenario = {
       expectOutcome('queue', (await fx.result(queuedId)).outcome, 'rejected');
       // With nothing left to run, the pipeline ends on its own after a minute.
       await pipeline.result();
-      return [await historyOf(fx, 'pipeline-queue', pipeline.workflowId)];
+      return [await historyOf(ctx, 'pipeline-queue', pipeline.workflowId)];
     }),
 };
 
@@ -65,37 +65,52 @@ function duplicateRequest(fx: RolloutFixture, pushed: PushedImage): PipelineRequ
   };
 }
 
-/** Past the pipeline's own bound (5,000 events) and the server's suggestion (4,096). */
-const continueAsNewAfter = 5_050;
+/**
+ * The server suggests continue-as-new past 4,096 events or 4 MB. Requests of a pipeline whose
+ * production stage names a fleet of Deployments are large, so a few hundred duplicates pass 4 MB:
+ * a history that replays in a second instead of one with 4,000 signals.
+ */
+const fleetSize = 300;
+const continueAsNewAfterBytes = 4.3 * 1024 * 1024;
 
 export const pipelineContinueAsNew: Scenario = {
   branch: 'pipeline-continue-as-new',
-  summary:
-    'duplicate requests (as repeated webhooks send them) grow the pipeline past 5,000 events; after its rollout it continues as new',
+  summary: `duplicate requests (as repeated webhooks send them) for a pipeline of ${fleetSize} production targets grow its history past 4 MB; after the rollout (rejected) it continues as new`,
   stems: ['pipeline-continue-as-new'],
   record: (ctx) =>
-    withFixture(ctx, { approval, deployments: 1 }, async (fx) => {
-      const pipeline = fx.client.workflow.getHandle(pipelineWorkflowId(fx.pipeline));
-      const pushed = await fx.push();
-      const id = await fx.request(pushed);
-      await waitForPhase(fx, id, 'awaiting-approval');
-      const { runId } = await pipeline.describe();
-      const duplicate = duplicateRequest(fx, pushed);
-      for (;;) {
-        const length = (await pipeline.describe()).historyLength;
-        if (length > continueAsNewAfter) break;
-        const batch = Math.min(50, continueAsNewAfter + 1 - length);
-        await Promise.all(
-          Array.from({ length: batch }, () => pipeline.signal(requestRolloutSignal, duplicate)),
+    withFixture(
+      ctx,
+      {
+        approval,
+        deployments: 1,
+        // Production is never planned (the rollout is rejected at its gate): the names need no Deployments.
+        prepare: async (fx) => {
+          const production = fx.config.pipelines[fx.pipeline]?.stages[1];
+          if (!production) throw new Error(`pipeline ${fx.pipeline} has no production stage`);
+          for (let i = 1; i <= fleetSize; i++)
+            production.targets.push({ namespace: fx.production, deployment: `tenant-${i}` });
+        },
+      },
+      async (fx) => {
+        const pipeline = fx.client.workflow.getHandle(pipelineWorkflowId(fx.pipeline));
+        const pushed = await fx.push();
+        const id = await fx.request(pushed);
+        await waitForPhase(fx, id, 'awaiting-approval');
+        const { runId } = await pipeline.describe();
+        const duplicate = duplicateRequest(fx, pushed);
+        while (((await pipeline.describe()).historySize ?? 0) < continueAsNewAfterBytes) {
+          await Promise.all(
+            Array.from({ length: 20 }, () => pipeline.signal(requestRolloutSignal, duplicate)),
+          );
+        }
+        await fx.client.workflow.getHandle(id).signal(rejectSignal, { by: 'alice' });
+        expectOutcome('pipeline-continue-as-new', (await fx.result(id)).outcome, 'rejected');
+        await waitFor(
+          'the pipeline to continue as new',
+          async () => (await pipeline.describe()).runId !== runId,
+          { timeoutMs: 30_000 },
         );
-      }
-      await fx.client.workflow.getHandle(id).signal(approveSignal, { by: 'alice' });
-      expectOutcome('pipeline-continue-as-new', (await fx.result(id)).outcome, 'succeeded');
-      await waitFor(
-        'the pipeline to continue as new',
-        async () => (await pipeline.describe()).runId !== runId,
-        { timeoutMs: 30_000 },
-      );
-      return [await historyOf(fx, 'pipeline-continue-as-new', pipeline.workflowId, runId)];
-    }),
+        return [await historyOf(ctx, 'pipeline-continue-as-new', pipeline.workflowId, runId)];
+      },
+    ),
 };

@@ -1,6 +1,6 @@
 // What every recorded scenario shares: the running stack, one bundle of today's workflow code,
 // a pipeline fixture with a daemon on that bundle, and the waits the scenarios use.
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Endpoints } from '../../../stack/layout.ts';
 import { type Daemon, startDaemon } from '../../../worker/daemon.ts';
 import { type RolloutStatus, rolloutStatusQuery } from '../../../workflows/rollout-messages.ts';
@@ -12,6 +12,8 @@ export interface RecordingContext {
   stack: Endpoints;
   /** Workflow code bundled once for every daemon of the run. */
   workflowBundlePath: string;
+  /** Reads histories; allowed larger messages than the default 4 MB, which a big page passes. */
+  historyClient: Client;
   progress(message: string): void;
 }
 
@@ -74,12 +76,12 @@ export async function withFixture<T>(
 }
 
 export async function historyOf(
-  fx: RolloutFixture,
+  ctx: RecordingContext,
   stem: string,
   workflowId: string,
   runId?: string,
 ): Promise<Recorded> {
-  return { stem, history: await fx.client.workflow.getHandle(workflowId, runId).fetchHistory() };
+  return { stem, history: await ctx.historyClient.workflow.getHandle(workflowId, runId).fetchHistory() };
 }
 
 export function rolloutStatus(fx: RolloutFixture, id: string): Promise<RolloutStatus> {

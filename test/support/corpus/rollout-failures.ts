@@ -56,7 +56,7 @@ export const multiwaveRollback: Scenario = {
         expectOutcome('multiwave-rollback', result.outcome, 'rolled_back');
         expectReason('multiwave-rollback', result, /web-[34] not ready.*rolled back 4 Deployments/);
         await allBaseline(fx, fx.staging);
-        return [await historyOf(fx, 'rollout-multiwave-rollback', id)];
+        return [await historyOf(ctx, 'rollout-multiwave-rollback', id)];
       },
     ),
 };
@@ -82,8 +82,8 @@ export const firstFailureCancel: Scenario = {
         const result = await fx.result(id);
         // web-2's own 1 s deadline may flag it again after its rollback on a slow machine.
         expectOutcome('first-failure-cancel', result.outcome, 'rolled_back', 'failed');
-        expectReason('first-failure-cancel', result, /web-2 not ready.*rolled back 3 Deployments/);
-        return [await historyOf(fx, 'rollout-first-failure-cancel', id)];
+        expectReason('first-failure-cancel', result, /not ready.*rolled back 3 Deployments/);
+        return [await historyOf(ctx, 'rollout-first-failure-cancel', id)];
       },
     ),
 };
@@ -103,7 +103,7 @@ export const checkFailedAfterWave: Scenario = {
         const result = await fx.result(id);
         expectOutcome('check-failed-after-wave', result.outcome, 'rolled_back');
         expectReason('check-failed-after-wave', result, /check "error-rate" failed after wave 1\/2/);
-        return [await historyOf(fx, 'rollout-check-failed-after-wave', id)];
+        return [await historyOf(ctx, 'rollout-check-failed-after-wave', id)];
       },
     ),
 };
@@ -135,7 +135,7 @@ export const checkFailedInSoak: Scenario = {
           const result = await fx.result(id);
           expectOutcome('check-failed-in-soak', result.outcome, 'rolled_back');
           expectReason('check-failed-in-soak', result, /check "app-up" failed during the 1m soak/);
-          return [await historyOf(fx, 'rollout-check-failed-in-soak', id)];
+          return [await historyOf(ctx, 'rollout-check-failed-in-soak', id)];
         },
       );
     } finally {
@@ -161,6 +161,6 @@ export const drift: Scenario = {
       const result = await fx.result(id);
       expectOutcome('drift', result.outcome, 'failed');
       expectReason('drift', result, /web-1 drifted to .*; left alone/);
-      return [await historyOf(fx, 'rollout-drift', id)];
+      return [await historyOf(ctx, 'rollout-drift', id)];
     }),
 };

@@ -45,7 +45,7 @@ export const succeededAfterApproval: Scenario = {
         });
         const result = await fx.result(id);
         expectOutcome('succeeded-after-approval', result.outcome, 'succeeded');
-        return [await historyOf(fx, 'rollout-succeeded-after-approval', id)];
+        return [await historyOf(ctx, 'rollout-succeeded-after-approval', id)];
       },
     ),
 };
@@ -61,7 +61,7 @@ export const rejected: Scenario = {
       await fx.client.workflow.getHandle(id).signal(rejectSignal, { by: 'alice', comment: 'freeze week' });
       const result = await fx.result(id);
       expectOutcome('rejected', result.outcome, 'rejected');
-      return [await historyOf(fx, 'rollout-rejected', id)];
+      return [await historyOf(ctx, 'rollout-rejected', id)];
     }),
 };
 
@@ -74,7 +74,7 @@ export const approvalTimedOut: Scenario = {
       const id = await fx.request(await fx.push());
       const result = await fx.result(id);
       expectOutcome('approval-timed-out', result.outcome, 'approval_timed_out');
-      return [await historyOf(fx, 'rollout-approval-timed-out', id)];
+      return [await historyOf(ctx, 'rollout-approval-timed-out', id)];
     }),
 };
 
@@ -93,7 +93,7 @@ export const pausedResumed: Scenario = {
       await handle.signal(resumeSignal);
       const result = await fx.result(id);
       expectOutcome('paused-resumed', result.outcome, 'succeeded');
-      return [await historyOf(fx, 'rollout-paused-resumed', id)];
+      return [await historyOf(ctx, 'rollout-paused-resumed', id)];
     }),
 };
 
@@ -111,7 +111,7 @@ export const abortedDuringWave: Scenario = {
       await handle.signal(abortSignal, { by: 'frank' });
       const result = await fx.result(id);
       expectOutcome('aborted-during-wave', result.outcome, 'aborted');
-      return [await historyOf(fx, 'rollout-aborted-during-wave', id)];
+      return [await historyOf(ctx, 'rollout-aborted-during-wave', id)];
     }),
 };
 
@@ -127,7 +127,7 @@ export const cancelled: Scenario = {
       await fx.client.workflow.getHandle(id).cancel();
       const result = await fx.result(id);
       expectOutcome('cancelled', result.outcome, 'aborted');
-      return [await historyOf(fx, 'rollout-cancelled', id)];
+      return [await historyOf(ctx, 'rollout-cancelled', id)];
     }),
 };
 
@@ -147,8 +147,8 @@ export const supersededAtApproval: Scenario = {
       await fx.client.workflow.getHandle(secondId).signal(rejectSignal, { by: 'alice' });
       expectOutcome('superseded-at-approval', (await fx.result(secondId)).outcome, 'rejected');
       return [
-        await historyOf(fx, 'rollout-superseded-at-approval', firstId),
-        await historyOf(fx, 'pipeline-supersede', pipelineWorkflowId(fx.pipeline)),
+        await historyOf(ctx, 'rollout-superseded-at-approval', firstId),
+        await historyOf(ctx, 'pipeline-supersede', pipelineWorkflowId(fx.pipeline)),
       ];
     }),
 };
@@ -174,6 +174,6 @@ export const supersededBetweenWaves: Scenario = {
       await handle.signal(resumeSignal);
       expectOutcome('superseded-between-waves', (await fx.result(firstId)).outcome, 'superseded');
       expectOutcome('superseded-between-waves', (await fx.result(secondId)).outcome, 'succeeded');
-      return [await historyOf(fx, 'rollout-superseded-between-waves', firstId)];
+      return [await historyOf(ctx, 'rollout-superseded-between-waves', firstId)];
     }),
 };

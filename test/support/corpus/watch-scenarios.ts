@@ -35,7 +35,7 @@ export const watchRebuildDetected: Scenario = {
       await watch.signal(stopSignal);
       await watch.result();
       await fx.result(rollout.workflowId);
-      return [await historyOf(fx, 'watch-rebuild-detected', watch.workflowId)];
+      return [await historyOf(ctx, 'watch-rebuild-detected', watch.workflowId)];
     }),
 };
 
@@ -57,6 +57,6 @@ export const watchContinueAsNew: Scenario = {
         },
         { timeoutMs: 90_000, intervalMs: 1_000 },
       );
-      return [await historyOf(fx, 'watch-continue-as-new', workflowId, continued)];
+      return [await historyOf(ctx, 'watch-continue-as-new', workflowId, continued)];
     }),
 };
