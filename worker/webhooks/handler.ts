@@ -157,7 +157,16 @@ export async function handleWebhook(
       refusal: 'forward_failed',
     };
   }
-  log.info({ source, hints, disposition }, 'webhook received');
+  // A count and a few names: one request may report tens of thousands of pushes.
+  log.info(
+    {
+      source,
+      hints: hints.length,
+      repositories: [...new Set(hints.map((h) => h.repository))].slice(0, 10),
+      disposition,
+    },
+    'webhook received',
+  );
   return disposition === 'accepted'
     ? { status: 202, body: { status: 'accepted', hints: hints.length } }
     : { status: 202, body: { status: 'ignored', hints: hints.length, reason: 'no watched image matches' } };
