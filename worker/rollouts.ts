@@ -103,15 +103,23 @@ export async function rolloutOverviews(
   );
 }
 
-/** A query that nobody answers runs into its deadline: say what that usually means. */
+/**
+ * A query that no worker takes fails fast when the server knows none polls (FAILED_PRECONDITION),
+ * else runs into its deadline: say what both usually mean.
+ */
 function queryFailure(err: unknown, timeoutMs: number): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const code =
-    (err as { cause?: { code?: unknown }; code?: unknown }).cause?.code ?? (err as { code?: unknown }).code;
-  if (code === 4 || /DEADLINE_EXCEEDED|deadline/i.test(message)) {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : undefined;
+  const code = (cause as { code?: unknown } | undefined)?.code ?? (err as { code?: unknown }).code;
+  const message = [err, cause]
+    .filter((e): e is Error => e instanceof Error)
+    .map((e) => e.message)
+    .join(': ');
+  if (code === 4 || /DEADLINE_EXCEEDED/.test(message)) {
     return `no worker answered within ${timeoutMs / 1000}s; is the daemon running?`;
   }
-  return message;
+  if (code === 9 && /no poller/i.test(message))
+    return 'no worker polls the task queue; is the daemon running?';
+  return message || String(err);
 }
 
 /** The status of every running rollout on the task queue (queried from their workflows). */

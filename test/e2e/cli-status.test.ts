@@ -20,6 +20,8 @@ let fx: RolloutFixture;
 let daemon: Daemon | undefined;
 let configPath: string;
 
+const noWorker = /^no worker (answered within 2s|polls the task queue); is the daemon running\?$/;
+
 type StatusEntry = Record<string, unknown> & { rolloutId: string; phase?: string; queried: boolean };
 
 function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
@@ -100,7 +102,8 @@ describe('freshet status reads rollouts from visibility', () => {
       startedAt: expect.any(String),
       summary: expect.stringContaining(`${fx.repository}:1.0 @`),
       queried: false,
-      queryError: 'no worker answered within 2s; is the daemon running?',
+      // The server says so at once when it knows no worker polls, else the 2 s deadline does.
+      queryError: expect.stringMatching(noWorker),
     });
     expect(id.endsWith((listed?.digest as string).slice(7))).toBe(true);
 
@@ -111,10 +114,10 @@ describe('freshet status reads rollouts from visibility', () => {
       new RegExp(`${id}\\s+${fx.pipeline}\\s+${fx.image}@\\S+\\s+awaiting-approval\\s+production`),
     );
     expect(text.stdout).toContain('1 running, 1 awaiting approval');
-    expect(text.stdout).toContain(
-      `Could not query the details of 1 rollout (no worker answered within 2s; is the daemon running?); phase and stage are from visibility: ${id}`,
-    );
-    // The query's deadline bounds how long an operator waits.
-    expect(text.ms).toBeLessThan(10_000);
+    expect(text.stdout).toContain(`(${listed?.queryError}); phase and stage are from visibility: ${id}`);
+    expect(text.stdout).toMatch(/^Could not query the details of 1 rollout \(no worker/m);
+    // The query's deadline bounds how long an operator waits (generous: the CLI's own start
+    // takes seconds on a loaded machine).
+    expect(text.ms).toBeLessThan(60_000);
   }, 300_000);
 });
