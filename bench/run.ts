@@ -11,6 +11,7 @@ import { overhead } from './overhead.ts';
 import { pollCost } from './poll-cost.ts';
 import { recovery } from './recovery.ts';
 import { rollback } from './rollback.ts';
+import { soak } from './soak.ts';
 
 export interface BenchResult {
   name: string;
@@ -28,6 +29,7 @@ const benchmarks: Record<string, Benchmark> = {
   overhead,
   rollback,
   recovery,
+  soak,
 };
 
 async function main(args: string[]): Promise<number> {

@@ -13,6 +13,7 @@ export const stateFile = join(runDir, 'stack.json');
 export interface Versions {
   node: string;
   temporalCli: string;
+  temporalTestServer: string;
   kubernetes: string;
   etcd: string;
   kwok: string;
@@ -29,6 +30,7 @@ export function readVersions(): Versions {
   return {
     node: get('NODE_VERSION'),
     temporalCli: get('TEMPORAL_CLI_VERSION'),
+    temporalTestServer: get('TEMPORAL_TEST_SERVER_VERSION'),
     kubernetes: get('KUBERNETES_VERSION'),
     etcd: get('ETCD_VERSION'),
     kwok: get('KWOK_VERSION'),
@@ -71,6 +73,14 @@ export function binaries(v: Versions = readVersions()): Binaries {
     openssl: '/usr/bin/openssl',
     htpasswd: '/usr/bin/htpasswd',
   };
+}
+
+/**
+ * Launcher of Temporal's Java time-skipping test server, `<launcher> <port> [--enable-time-skipping]`,
+ * written by stack/install/temporal-test-server.sh. Only the workflow unit tests use it, not the stack.
+ */
+export function temporalTestServerLauncher(v: Versions = readVersions()): string {
+  return join(cacheDir(), `temporal-test-server-${v.temporalTestServer}`, 'temporal-test-server');
 }
 
 /** Every port the stack binds, all on 127.0.0.1. FRESHET_STACK_PORT_OFFSET shifts them all. */

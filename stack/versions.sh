@@ -2,6 +2,8 @@
 # change a version here and the next `stack/install.sh` builds or fetches that one.
 NODE_VERSION=24.22.3
 TEMPORAL_CLI_VERSION=1.5.1
+# Temporal's time-skipping test server (Java, from Maven Central) for the workflow unit tests.
+TEMPORAL_TEST_SERVER_VERSION=1.38.0
 KUBERNETES_VERSION=1.34.4
 ETCD_VERSION=3.6.16
 KWOK_VERSION=0.8.0

@@ -240,6 +240,7 @@ function initRolloutSeries(metrics: Metrics, config: Config): void {
     metrics.timeToProduction.zero({ pipeline });
     for (const stage of p.stages) {
       for (const reason of rollbackReasons) metrics.rollbacks.inc({ pipeline, stage: stage.name, reason }, 0);
+      metrics.rollbackStuck.set({ pipeline, stage: stage.name }, 0);
     }
   }
 }

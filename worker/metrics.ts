@@ -93,6 +93,12 @@ export function createMetrics(registry = new Registry()) {
       buckets: [30, 60, 300, 600, 1_800, 3_600, 14_400, 43_200, 86_400, 259_200, 604_800],
       registers: [registry],
     }),
+    rollbackStuck: new Gauge({
+      name: 'freshet_rollback_stuck',
+      help: 'A rollback of this pipeline and stage cannot patch a target back and keeps trying (1) or not (0)',
+      labelNames: ['pipeline', 'stage'],
+      registers: [registry],
+    }),
     approvalsPending: new Gauge({
       name: 'freshet_approvals_pending',
       help: 'Rollouts waiting for an approval, by pipeline and stage (from Temporal visibility)',

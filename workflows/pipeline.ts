@@ -9,6 +9,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
 } from '@temporalio/common';
 import {
+  allHandlersFinished,
   type ChildWorkflowHandle,
   condition,
   continueAsNew,
@@ -19,6 +20,7 @@ import {
   WorkflowIdReusePolicy,
   workflowInfo,
 } from '@temporalio/workflow';
+import { parseMessage, rolloutRequestMessage } from './message-schemas.ts';
 import { rolloutWorkflow } from './rollout.ts';
 import { rolloutStaticDetails, rolloutSummary } from './rollout-details.ts';
 import {
@@ -32,6 +34,7 @@ import {
 } from './rollout-messages.ts';
 
 const recentKept = 50;
+const ignoredKept = 20;
 const maxHistoryEvents = 5_000;
 
 const pipelineKey = defineSearchAttributeKey(searchAttributeNames.pipeline, SearchAttributeType.KEYWORD);
@@ -49,10 +52,40 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<void> {
   let pending: PipelineRequest[] = [...(input.pending ?? [])];
   const recent: string[] = [...(input.recent ?? [])];
   let current: { request: PipelineRequest; handle?: ChildWorkflowHandle<typeof rolloutWorkflow> } | undefined;
+  const ignored: { message: string; reason: string; at: string }[] = [];
+
+  /**
+   * Tells the running rollout that a newer digest waits. The rollout may have closed a moment ago
+   * (its completion and this request can arrive in one workflow task): then there is nothing to
+   * stop, the request simply runs next, and the pipeline must not fail over it.
+   */
+  async function supersede(handle: ChildWorkflowHandle<typeof rolloutWorkflow>, newer: PipelineRequest) {
+    try {
+      await handle.signal(supersedeSignal, { rolloutId: idOf(newer), digest: newer.request.digest });
+    } catch (err) {
+      log.info('the running rollout could not be told to stop; it has ended', {
+        rolloutId: handle.workflowId,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
 
   setHandler(
     requestRolloutSignal,
-    async (req) => {
+    async (message) => {
+      const parsed = parseMessage(rolloutRequestMessage, message);
+      if (!parsed.ok) {
+        ignored.push({
+          message: 'requestRollout',
+          reason: parsed.reason,
+          at: new Date(Date.now()).toISOString(),
+        });
+        if (ignored.length > ignoredKept) ignored.splice(0, ignored.length - ignoredKept);
+        log.warn('message ignored', { message: 'requestRollout', reason: parsed.reason });
+        return;
+      }
+      // Checked, then passed on as sent: the rollout gets every field its sender gave.
+      const req = message;
       const id = idOf(req);
       if (
         recent.includes(id) ||
@@ -68,9 +101,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<void> {
         log.info('waiting rollout replaced by a newer digest', { dropped: idOf(d), by: id });
         remember(idOf(d));
       }
-      if (current?.handle && req.spec.onNewerDigest === 'supersede') {
-        await current.handle.signal(supersedeSignal, { rolloutId: id, digest: req.request.digest });
-      }
+      if (current?.handle && req.spec.onNewerDigest === 'supersede') await supersede(current.handle, req);
     },
     { description: 'Run a rollout for a new digest (sent by the watch or `freshet rollout`)' },
   );
@@ -79,6 +110,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<void> {
     ...(current ? { current: brief(current.request) } : {}),
     pending: pending.map(brief),
     recent,
+    ...(ignored.length > 0 ? { ignored } : {}),
   }));
 
   function remember(id: string) {
@@ -116,12 +148,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<void> {
       });
       // A newer request may have arrived while the start was in flight.
       const newer = pending.find((p) => p.request.image === next.request.image);
-      if (newer && next.spec.onNewerDigest === 'supersede') {
-        await current.handle.signal(supersedeSignal, {
-          rolloutId: idOf(newer),
-          digest: newer.request.digest,
-        });
-      }
+      if (newer && next.spec.onNewerDigest === 'supersede') await supersede(current.handle, newer);
       const result = await current.handle.result().catch((err: unknown) => {
         log.warn('rollout ended without a result', { rolloutId: id, error: String(err) });
         return undefined;
@@ -134,6 +161,8 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<void> {
     remember(id);
     current = undefined;
     if (workflowInfo().historyLength > maxHistoryEvents || workflowInfo().continueAsNewSuggested) {
+      // A request still being handled would be lost with this run.
+      await condition(allHandlersFinished);
       await continueAsNew<typeof pipelineWorkflow>({ pipeline: input.pipeline, pending, recent });
     }
   }

@@ -43,6 +43,19 @@ export function rolloutCurrentDetails(status: RolloutStatus): string {
         `\`freshet approve ${status.rolloutId} --by your-name\`.`,
     );
   }
+  if (status.rollbackStuck?.length) {
+    const first = status.rollbackStuck[0];
+    lines.push(
+      '',
+      `**Rollback stuck** since ${first?.since}: ${status.rollbackStuck.length} target${status.rollbackStuck.length === 1 ? '' : 's'} cannot be patched back yet` +
+        ` (${first?.namespace}/${first?.deployment}: ${first?.error.slice(0, 300)}).` +
+        ' Freshet keeps retrying. Fix the cause (RBAC, credentials, the cluster), or send the Signal `abort`' +
+        ` to stop retrying and take over by hand (\`freshet abort ${status.rolloutId} --by your-name\`).`,
+    );
+  }
+  const ignored = status.ignored?.at(-1);
+  if (ignored)
+    lines.push('', `Last ignored message: \`${ignored.message}\`: ${ignored.reason.slice(0, 200)}`);
   if (status.refused.length > 0) {
     const last = status.refused[status.refused.length - 1];
     if (last) lines.push('', `Last refused decision: ${last.by}: ${last.reason}`);

@@ -66,6 +66,8 @@ export type Phase =
   | 'soaking'
   | 'paused'
   | 'rolling-back'
+  /** A rollback cannot patch a target back yet; it keeps trying until it can or an operator aborts. */
+  | 'rollback-stuck'
   | 'done';
 
 export type TargetStateName =
@@ -124,7 +126,11 @@ export interface RolloutStatus {
   decisions: Decision[];
   /** Approval attempts that were not accepted, with why (kept so an operator can see them). */
   refused: { by: string; reason: string; at: string }[];
+  /** Messages that did not parse and were ignored (the newest few), with why. */
+  ignored?: { message: string; reason: string; at: string }[];
   supersededBy?: string;
+  /** Targets whose rollback keeps failing, with the first error; empty once they are patched back. */
+  rollbackStuck?: { namespace: string; deployment: string; since: string; error: string }[];
   outcome?: RolloutOutcome;
   reason?: string;
 }
@@ -177,6 +183,8 @@ export interface PipelineStatus {
   current?: { rolloutId: string; digest: string; image: string };
   pending: { rolloutId: string; digest: string; image: string }[];
   recent: string[];
+  /** Requests that did not parse and were ignored (the newest few), with why. */
+  ignored?: { message: string; reason: string; at: string }[];
 }
 
 export const requestRolloutSignal = defineSignal<[PipelineRequest]>('requestRollout');

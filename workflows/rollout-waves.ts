@@ -1,6 +1,9 @@
 // How a stage's targets are split into waves. Pure and deterministic: the rollout workflow calls
 // it, so it must give the same waves on every replay and import nothing.
 
+/** How many targets of a wave are rolled at once when the wave does not say. */
+export const defaultMaxParallel = 10;
+
 /** One step of a stage, as configured: exactly one of count or percent (the config schema checks). */
 export interface WaveSpec {
   count?: number;
@@ -22,13 +25,17 @@ export interface Wave<T> {
  * the last target are dropped, and targets the specs leave over form a final wave, so every
  * target is in exactly one wave.
  */
-export function splitIntoWaves<T>(targets: T[], waves: WaveSpec[]): Wave<T>[] {
+export function splitIntoWaves<T>(targets: T[], waves: WaveSpec[], defaultMaxParallel?: number): Wave<T>[] {
   const total = targets.length;
   const out: Wave<T>[] = [];
   let done = 0;
   const take = (end: number, maxParallel: number | undefined) => {
     const wave = targets.slice(done, end);
-    out.push({ index: out.length, targets: wave, maxParallel: parallelism(maxParallel, wave.length) });
+    out.push({
+      index: out.length,
+      targets: wave,
+      maxParallel: parallelism(maxParallel ?? defaultMaxParallel, wave.length),
+    });
     done = end;
   };
   for (const spec of waves) {

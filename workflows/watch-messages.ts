@@ -39,6 +39,8 @@ export interface ImageState {
   lastCheckAt?: string;
   lastSuccessAt?: string;
   lastError?: string;
+  /** The latest digest's hand-off to its pipeline failed; it is tried again with the next check. */
+  handoffPending?: Trigger;
   nextDueAt: number;
 }
 
@@ -59,6 +61,8 @@ export interface WatchStatus {
   group: string;
   images: { image: WatchedImage; state: ImageState }[];
   cycles: number;
+  /** Messages that did not parse and were ignored (the newest few), with why. */
+  ignored?: { message: string; reason: string; at: string }[];
 }
 
 /** What triggered a rollout request. */
@@ -66,6 +70,8 @@ export type Trigger = 'poll' | 'webhook' | 'manual';
 
 export interface CheckNowHint {
   repository?: string;
+  /** Several repositories at once (one signal per watch group for a webhook that names many). */
+  repositories?: string[];
   tag?: string;
   /** The request came from a webhook, not a person. */
   source?: string;

@@ -4,6 +4,8 @@
 
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
+  ActivityFailure,
+  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -18,6 +20,7 @@ import {
 } from '@temporalio/workflow';
 import type { RolloutRequestActivities } from '../activities/rollout/request.ts';
 import type { WatchActivities } from '../activities/watch/check-images.ts';
+import { checkNowMessage, configureMessage, parseMessage } from './message-schemas.ts';
 import {
   type CheckNowHint,
   type CheckResult,
@@ -40,19 +43,23 @@ const { checkImages } = proxyActivities<WatchActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 3 },
 });
 
-// Handing a digest to its pipeline must not be lost: retry for as long as a rollout is worth it.
+// Handing a digest to its pipeline must not be lost, nor hold up the group's polling: a bounded
+// retry here, and a hand-off that still fails is retried with the image's next cycle.
+const handoffConfigErrors = ['UnknownPipeline', 'PipelineOwnedElsewhere'];
 const { requestRollout } = proxyActivities<RolloutRequestActivities>({
   startToCloseTimeout: '30 seconds',
   retry: {
     initialInterval: '1 second',
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: ['UnknownPipeline', 'PipelineOwnedElsewhere'],
+    maximumInterval: '10 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: handoffConfigErrors,
   },
 });
 
 const rolloutsThroughPipeline = 'rollouts-through-pipeline';
 const previousKept = 5;
 const jitterFraction = 0.1;
+const ignoredKept = 20;
 
 export async function watchWorkflow(input: WatchInput): Promise<void> {
   const batchWindowMs = input.batchWindowMs ?? 5_000;
@@ -72,20 +79,35 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
   };
   ensureState();
 
+  const ignored: { message: string; reason: string; at: string }[] = [];
+  /** A message that does not parse changes nothing; the newest few are kept for `watchStatus`. */
+  const ignore = (message: string, reason: string) => {
+    ignored.push({ message, reason, at: new Date(Date.now()).toISOString() });
+    if (ignored.length > ignoredKept) ignored.splice(0, ignored.length - ignoredKept);
+    log.warn('message ignored', { message, reason });
+  };
+
   setHandler(watchStatusQuery, () => ({
     group: input.group,
     images: images.map((image) => ({ image, state: state[image.name] ?? { previous: [], nextDueAt: 0 } })),
     cycles,
+    ...(ignored.length > 0 ? { ignored } : {}),
   }));
-  setHandler(checkNowSignal, (hint?: CheckNowHint) => {
+  setHandler(checkNowSignal, (message?: CheckNowHint) => {
+    const parsed = parseMessage(checkNowMessage, message);
+    if (!parsed.ok) return ignore('checkNow', parsed.reason);
+    const hint = parsed.value ?? undefined;
+    const repositories = hint?.repositories ?? (hint?.repository ? [hint.repository] : undefined);
     for (const img of images) {
-      if (hint?.repository && hint.repository !== img.repository) continue;
+      if (repositories && !repositories.includes(img.repository)) continue;
       if (hint?.tag && 'tag' in img.track && img.track.tag !== hint.tag) continue;
       forced.set(img.name, hint?.source ? 'webhook' : 'manual');
     }
   });
-  setHandler(configureSignal, (next: WatchedImage[]) => {
-    images = next;
+  setHandler(configureSignal, (message: WatchedImage[]) => {
+    const parsed = parseMessage(configureMessage, message);
+    if (!parsed.ok) return ignore('configure', parsed.reason);
+    images = message;
     reconfigured = true;
     ensureState();
   });
@@ -192,6 +214,12 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
       if (isFirst || !img.pipeline) continue;
       await startRollout(img, s, triggers.get(img.name) ?? 'poll');
     }
+    // Hand-offs that failed in an earlier cycle: the digest is still the one to roll out.
+    const changed = new Set(result.changes.map((c) => c.name));
+    for (const img of due) {
+      const s = state[img.name];
+      if (s?.handoffPending && !changed.has(img.name)) await startRollout(img, s, s.handoffPending);
+    }
     // After the changes, so a base first named by this cycle's change is matched too.
     for (const base of result.bases) {
       for (const img of due) {
@@ -226,11 +254,15 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
         ...(latest.created ? { created: latest.created } : {}),
       }));
     } catch (err) {
-      // Only a config error ends up here (retries cover the rest); the watch goes on.
-      s.lastError = `requesting a rollout of ${latest.digest}: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`;
+      // The watch goes on either way: a config error is reported, anything else is retried next cycle.
+      const configError = handoffConfigErrors.includes(failureType(err) ?? '');
+      s.lastError = `requesting a rollout of ${latest.digest}: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}${configError ? '' : ' (tried again with the next check)'}`;
+      if (configError) delete s.handoffPending;
+      else s.handoffPending = trigger;
       log.warn('rollout request failed', { image: img.name, error: s.lastError });
       return;
     }
+    delete s.handoffPending;
     log.info('rollout requested', { rolloutId, image: img.name, digest: latest.digest, trigger });
   }
 }
@@ -252,6 +284,11 @@ async function startLegacyRollout(img: WatchedImage, latest: DigestRecord, trigg
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
+}
+
+function failureType(err: unknown): string | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
 }
 
 /** An activity failure's own message is generic ("Activity task timed out"); its causes say why. */

@@ -31,7 +31,7 @@ export async function awaitDeploymentReady(
   const signal = options.signal ?? activity?.cancellationSignal;
   const { namespace, deployment, container } = input.ref;
   const started = Date.now();
-  const deadline = started + input.timeoutMs;
+  const deadline = Math.min(started + input.timeoutMs, input.deadlineAt ?? Number.POSITIVE_INFINITY);
   const judge = (d: DeploymentState) => {
     const verdict = rolloutVerdict(d, container, input.image);
     activity?.heartbeat(verdict.progress);

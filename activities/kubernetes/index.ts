@@ -38,8 +38,21 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps) {
       updateDeploymentImage(cluster(input.ref.cluster), input),
     awaitDeploymentReady: async (input: AwaitInput): Promise<AwaitResult> =>
       awaitDeploymentReady(cluster(input.ref.cluster), input),
-    rollbackDeployment: async (input: RollbackInput): Promise<RollbackResult> =>
-      rollbackDeployment(cluster(input.ref.cluster), input),
+    rollbackDeployment: async (input: RollbackInput): Promise<RollbackResult> => {
+      try {
+        return await rollbackDeployment(cluster(input.ref.cluster), input);
+      } catch (err) {
+        if (!input.persistent || !(err instanceof ApplicationFailure) || !err.nonRetryable) throw err;
+        // A broken image still runs: what a person can fix (RBAC, credentials, config) is waited out.
+        const { type, details } = err;
+        throw ApplicationFailure.create({
+          message: err.message,
+          ...(type ? { type } : {}),
+          ...(details ? { details } : {}),
+          cause: err,
+        });
+      }
+    },
   };
 }
 

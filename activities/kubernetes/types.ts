@@ -59,6 +59,8 @@ export interface AwaitInput {
   ref: TargetRef;
   image: string;
   timeoutMs: number;
+  /** The wait's end (epoch ms, from the workflow clock): a retried wait keeps it instead of starting over. */
+  deadlineAt?: number;
 }
 
 export interface AwaitResult {
@@ -73,6 +75,8 @@ export interface RollbackInput {
   fromImage: string;
   toImage: string;
   reason: string;
+  /** Every failure is retryable: the rollback is retried until it succeeds (missing RBAC included). */
+  persistent?: boolean;
 }
 
 export interface RollbackResult {

@@ -7,22 +7,19 @@
 // in a namespace the manifests do not name. /readyz is green with that token (readiness needs no
 // more than the Roles). The Deployment's pod template passes the "restricted" Pod Security profile
 // that namespace.yaml enforces.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   AppsV1Api,
   CoreV1Api,
   KubeConfig,
-  type KubernetesObject,
   KubernetesObjectApi,
   type V1Deployment,
   type V1Namespace,
   VersionApi,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { apiStatus } from '../../activities/kubernetes/errors.ts';
 import { requestRollout } from '../../activities/rollout/request.ts';
 import type { Daemon } from '../../worker/daemon.ts';
@@ -31,43 +28,16 @@ import type { PushedImage } from '../support/image-pusher.ts';
 import { deleteNamespace, deploymentManifest } from '../support/kube.ts';
 import { sampleValue, scrape } from '../support/metrics.ts';
 import { createRolloutFixture, type RolloutFixture } from '../support/rollout-fixture.ts';
+import {
+  applyRbac,
+  loadManifests,
+  rbacKinds,
+  renamed,
+  serviceAccountKubeconfig,
+} from '../support/service-account.ts';
 import { waitFor } from '../support/wait.ts';
 
 const stack = inject('stack');
-const manifestsDir = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
-const rbacKinds = new Set(['ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding']);
-
-type Manifest = KubernetesObject & Record<string, unknown>;
-
-function loadManifests(): Manifest[] {
-  const out: Manifest[] = [];
-  for (const file of readdirSync(manifestsDir)
-    .filter((f) => /\.ya?ml$/.test(f))
-    .sort()) {
-    if (file === 'kustomization.yaml') continue;
-    for (const doc of parseAllDocuments(readFileSync(join(manifestsDir, file), 'utf8'))) {
-      const obj = doc.toJS() as Manifest | null;
-      if (obj) out.push(obj);
-    }
-  }
-  return out;
-}
-
-/** The same object with the manifests' namespaces mapped to this test's (and nothing else changed). */
-function renamed<T>(obj: T, namespaces: Record<string, string>): T {
-  const copy = structuredClone(obj) as Manifest & { subjects?: { namespace?: string }[] };
-  const rename = (ns: string | undefined) => {
-    if (ns === undefined) return undefined;
-    const to = namespaces[ns];
-    if (!to) throw new Error(`the manifests name namespace "${ns}", which this test does not map`);
-    return to;
-  };
-  if (copy.metadata?.namespace) copy.metadata.namespace = rename(copy.metadata.namespace);
-  if (copy.kind === 'Namespace' && copy.metadata?.name) copy.metadata.name = rename(copy.metadata.name);
-  for (const s of copy.subjects ?? []) if (s.namespace) s.namespace = rename(s.namespace);
-  return copy as T;
-}
-
 async function status(p: Promise<unknown>): Promise<number | 'ok'> {
   try {
     await p;
@@ -121,30 +91,9 @@ describe('least-privilege RBAC from deploy/kubernetes', () => {
       body: deploymentManifest({ name: 'web-1', image: fx.baseline.reference, replicas: 1 }),
     });
 
-    const objects = KubernetesObjectApi.makeApiClient(fx.kube.config);
-    for (const m of manifests.filter((m) => rbacKinds.has(m.kind ?? ''))) {
-      await objects.create(renamed(m, namespaces));
-    }
-
-    // A token for the ServiceAccount, the way a pod gets one (TokenRequest API), and a kubeconfig
-    // that holds only it: the server and CA come from the admin kubeconfig, never its client cert.
-    const token = await fx.kube.core.createNamespacedServiceAccountToken({
-      name: 'freshet',
-      namespace: home,
-      body: { spec: { audiences: [], expirationSeconds: 3600 } },
-    });
-    const server = fx.kube.config.getCurrentCluster();
-    if (!server?.caData) throw new Error('the admin kubeconfig has no inline CA');
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'freshet', server: server.server, caData: server.caData, skipTLSVerify: false }],
-      users: [{ name: 'freshet-sa', token: token.status?.token }],
-      contexts: [{ name: 'freshet', cluster: 'freshet', user: 'freshet-sa' }],
-      currentContext: 'freshet',
-    });
-    const kubeconfig = join(dir, 'kubeconfig');
+    await applyRbac(fx.kube, manifests, namespaces);
+    const { path: kubeconfig, config: kc } = await serviceAccountKubeconfig(fx.kube, home, dir);
     kubeconfigPath = kubeconfig;
-    writeFileSync(kubeconfig, kc.exportConfig(), { mode: 0o600 });
     sa = { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) };
 
     // The fixture's own config (no approval gate), with the ServiceAccount's kubeconfig.

@@ -203,7 +203,7 @@ pipelines:
       );
     },
     allComplete,
-    async close() {
+    async close(this: RolloutFixture) {
       // Whatever this fixture started and left running (watch, pipeline, rollouts) ends with it.
       for await (const wf of client.workflow.list({
         query: `ExecutionStatus = 'Running' AND TaskQueue = '${env.TASK_QUEUE}'`,
@@ -213,7 +213,8 @@ pipelines:
           .terminate('test over')
           .catch(() => undefined);
       }
-      await daemon?.close();
+      // The daemon running now: a test may have replaced the one it started with.
+      await this.daemon?.close();
       await connection.close();
       await deleteNamespace(kube, staging);
       await deleteNamespace(kube, production);

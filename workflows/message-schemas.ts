@@ -1,0 +1,152 @@
+// Every Signal and Update a workflow accepts is parsed here before it touches state (a message
+// is hostile input: anyone who can signal the namespace can send any JSON). A message that does
+// not parse is refused by an Update's validator or ignored and recorded by a Signal's handler;
+// it never fails a workflow task. Pure and deterministic: zod only, no I/O.
+import { z } from 'zod';
+
+/** Longest name an operator gives (`by`): it lands in annotations, details and logs. */
+export const maxByLength = 100;
+export const maxCommentLength = 1_000;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+const controlCharacters = /[\u0000-\u001f\u007f]/;
+
+const by = z
+  .string({ error: 'say who you are: {"by": "your-name"}' })
+  .trim()
+  .min(1, 'say who you are: {"by": "your-name"}')
+  .max(maxByLength, `"by" is at most ${maxByLength} characters`)
+  .refine((s) => !controlCharacters.test(s), '"by" may not contain control characters');
+
+const comment = z
+  .string({ error: '"comment" must be text' })
+  .max(maxCommentLength, `"comment" is at most ${maxCommentLength} characters`);
+
+/** approve / reject Signals: who decides, and why. */
+export const approvalMessage = z.strictObject({ by, comment: comment.optional() });
+
+/** The decide Update. */
+export const decisionMessage = z.strictObject({
+  decision: z.enum(['approve', 'reject'], { error: 'decision must be "approve" or "reject"' }),
+  by,
+  comment: comment.optional(),
+});
+
+/** pause, resume and abort: nothing, or who and why. */
+export const operatorMessage = z
+  .strictObject({ by: by.optional(), comment: comment.optional() })
+  .optional()
+  .nullable();
+
+const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected a digest such as sha256:<64 hex digits>');
+const workflowId = z.string().min(1).max(1_000);
+
+/** Sent by the pipeline workflow: a newer digest waits. */
+export const supersedeMessage = z.strictObject({ rolloutId: workflowId, digest });
+
+const shortText = z.string().min(1).max(1_000);
+const count = z.number().int().nonnegative();
+const milliseconds = z.number().finite().nonnegative();
+
+const targetSpec = z.object({
+  namespace: shortText,
+  deployment: shortText.optional(),
+  selector: z.record(z.string().max(317), z.string().max(63)).optional(),
+  container: shortText.optional(),
+});
+
+const stageSpec = z.object({
+  name: shortText,
+  cluster: shortText,
+  targets: z.array(targetSpec).max(10_000),
+  waves: z
+    .array(
+      z.object({
+        count: count.optional(),
+        percent: z.number().finite().min(0).max(100).optional(),
+        maxParallel: count.optional(),
+      }),
+    )
+    .max(1_000),
+  rolloutTimeoutMs: milliseconds,
+  soakMs: milliseconds,
+  checkIntervalMs: milliseconds,
+  // Checks are re-checked against the worker's config by the activity that runs them.
+  checks: z.array(z.looseObject({ kind: z.enum(['http', 'prometheus']) })).max(100),
+  approval: z.looseObject({ timeoutMs: milliseconds, approvers: z.array(shortText).optional() }).optional(),
+});
+
+/** requestRollout on the pipeline workflow: one new digest with the pipeline it runs through. */
+export const rolloutRequestMessage = z.object({
+  request: z.object({
+    pipeline: shortText,
+    image: shortText,
+    registry: shortText,
+    registryHost: shortText,
+    repository: shortText,
+    tag: z.string().max(128),
+    digest,
+    created: z.string().max(64).optional(),
+    trigger: z.enum(['poll', 'webhook', 'manual']),
+    detectedAt: z.string().max(64),
+    instance: shortText.optional(),
+  }),
+  spec: z.object({
+    name: shortText,
+    onNewerDigest: z.enum(['supersede', 'queue']),
+    stages: z.array(stageSpec).max(100),
+  }),
+  searchAttributes: z.boolean().optional(),
+});
+
+/** checkNow on a watch: which images a webhook or a person asks to check now (all when empty). */
+export const checkNowMessage = z
+  .object({
+    repository: z.string().max(256).optional(),
+    repositories: z.array(z.string().max(256)).max(10_000).optional(),
+    tag: z.string().max(128).optional(),
+    source: z.string().max(64).optional(),
+  })
+  .optional()
+  .nullable();
+
+const trackPolicy = z.union([
+  z.strictObject({ tag: z.string().min(1).max(128) }),
+  z.strictObject({ semver: z.string().min(1).max(256), includePrerelease: z.boolean().optional() }),
+  z.strictObject({ pattern: z.string().min(1).max(1_000), order: z.enum(['numerical', 'alphabetical']) }),
+]);
+
+/** configure on a watch: the images it watches from now on (sent by the daemon's reconciliation). */
+export const configureMessage = z
+  .array(
+    z.object({
+      name: shortText,
+      registry: shortText,
+      repository: shortText,
+      track: trackPolicy,
+      pipeline: shortText.optional(),
+      // A zero or tiny interval would make the watch a hot loop.
+      intervalMs: z.number().finite().min(1_000),
+      platform: shortText,
+    }),
+  )
+  .max(100_000);
+
+/** What a refused message gets as its reason: the first problem, with its path. */
+export function messageProblem(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'malformed message';
+  const path = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  return `${path}${issue.message}`;
+}
+
+/** Parses a message; on failure says why in one line. */
+export function parseMessage<T>(
+  schema: z.ZodType<T>,
+  value: unknown,
+): { ok: true; value: T } | { ok: false; reason: string } {
+  const result = schema.safeParse(value);
+  return result.success
+    ? { ok: true, value: result.data }
+    : { ok: false, reason: messageProblem(result.error) };
+}
