@@ -121,15 +121,20 @@ export async function dispatchHints(
   return matched ? 'accepted' : 'ignored';
 }
 
+/** More repositories than this in one request, and the whole group is checked instead. */
+const maxRepositoriesNamed = 1_000;
+
 /**
- * The one checkNow for a group's hints: narrowed to the repository (and tag) when they all name
- * the same one, else none, so the watch checks every image of the group — one HEAD each, which
- * the registry budget allows, instead of a signal per push.
+ * The one checkNow for a group's hints: the repository (and tag) when they all name the same
+ * one, the repositories when several are concerned, or none past `maxRepositoriesNamed`, so the
+ * watch checks every image of the group once instead of receiving a signal per push.
  */
 export function checkNowFor(hints: readonly WebhookHint[]): CheckNowHint {
   const [first] = hints;
   const source = first?.source ? { source: first.source } : {};
-  if (!first || hints.some((h) => h.repository !== first.repository)) return source;
+  const repositories = [...new Set(hints.map((h) => h.repository))].sort();
+  if (!first || repositories.length > maxRepositoriesNamed) return source;
+  if (repositories.length > 1) return { ...source, repositories };
   const tags = new Set(hints.map((h) => h.tag));
   const [tag] = tags;
   return { ...source, repository: first.repository, ...(tags.size === 1 && tag ? { tag } : {}) };

@@ -122,8 +122,10 @@ describe('one webhook request, one checkNow per watch group', () => {
     expect(answer.status).toBe(202);
     expect(answer.body).toMatchObject({ status: 'accepted' });
 
-    // Group A follows two of the repositories: one signal, which checks all its images.
-    expect((await checkNows(groupA)).slice(beforeA.length)).toEqual([{ source: 'distribution' }]);
+    // Group A follows two of the repositories: one signal that names both.
+    expect((await checkNows(groupA)).slice(beforeA.length)).toEqual([
+      { source: 'distribution', repositories: [repositories.a1, repositories.a2] },
+    ]);
     // Group B follows tag 1.0.0 of one repository: one signal for just that.
     expect((await checkNows(groupB)).slice(beforeB.length)).toEqual([
       { source: 'distribution', repository: repositories.b1, tag: '1.0.0' },

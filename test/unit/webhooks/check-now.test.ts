@@ -28,7 +28,16 @@ describe('checkNowFor', () => {
     });
   });
 
-  it('names no repository when several are concerned, so the whole group is checked', () => {
-    expect(checkNowFor([hint('acme/web', '1.4'), hint('acme/api', '1.4')])).toEqual({ source: 'quay' });
+  it('names the repositories when several are concerned', () => {
+    expect(checkNowFor([hint('acme/web', '1.4'), hint('acme/api', '1.4'), hint('acme/web', '2')])).toEqual({
+      source: 'quay',
+      repositories: ['acme/api', 'acme/web'],
+    });
+  });
+
+  it('names none past 1,000 repositories, so the whole group is checked', () => {
+    const many = Array.from({ length: 1_001 }, (_, i) => hint(`acme/r${i}`, '1.4'));
+    expect(checkNowFor(many)).toEqual({ source: 'quay' });
+    expect(checkNowFor(many.slice(0, 1_000)).repositories).toHaveLength(1_000);
   });
 });
