@@ -87,6 +87,11 @@ function unqueried(rollouts: RolloutOverview[]): string[] {
 }
 
 function waitingFor(r: RolloutStatus): string | undefined {
+  const stuck = r.rollbackStuck ?? [];
+  if (stuck.length) {
+    const targets = stuck.map((t) => `${t.namespace}/${t.deployment}`).join(', ');
+    return `rollback stuck since ${stuck[0]?.since}, retrying: ${targets} (${stuck[0]?.error})`;
+  }
   if (r.approval) {
     const who = r.approval.approvers?.length ? r.approval.approvers.join('|') : 'anyone';
     return `approval by ${who} until ${r.approval.deadline}`;
