@@ -90,7 +90,8 @@ function waitingFor(r: RolloutStatus): string | undefined {
   const stuck = r.rollbackStuck ?? [];
   if (stuck.length) {
     const targets = stuck.map((t) => `${t.namespace}/${t.deployment}`).join(', ');
-    return `rollback stuck since ${stuck[0]?.since}, retrying: ${targets} (${stuck[0]?.error})`;
+    const error = stuck[0]?.error ?? '';
+    return `rollback stuck since ${stuck[0]?.since}, retrying: ${targets} (${error.length > 120 ? `${error.slice(0, 117)}...` : error})`;
   }
   if (r.approval) {
     const who = r.approval.approvers?.length ? r.approval.approvers.join('|') : 'anyone';
