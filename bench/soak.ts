@@ -92,7 +92,7 @@ export async function soak(stack: Endpoints): Promise<Record<string, number>> {
       connection,
       taskQueue,
       workflowsPath: naiveWorkflowsPath,
-      activities: createHealthActivities(),
+      activities: createHealthActivities({ config }),
     });
     const naiveId = `freshet-bench-naive-soak-${suffix}`;
     ids.push(naiveId);

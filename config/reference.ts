@@ -20,7 +20,7 @@ export const descriptions: Record<string, string> = {
   'temporal.apiKeyFile': 'File holding an API key',
   registries: 'Container registries to watch',
   'registries[].name': 'Name images refer to',
-  'registries[].url': 'Base URL, such as https://ghcr.io',
+  'registries[].url': 'Base URL, such as https://ghcr.io; credentials go in auth, never in the URL',
   'registries[].auth': 'Credentials: anonymous, basic (username/password) or token (Bearer)',
   'registries[].auth.type': 'anonymous, basic or token',
   'registries[].auth.username': 'User name (not secret)',
@@ -31,7 +31,7 @@ export const descriptions: Record<string, string> = {
   'registries[].auth.tokenEnv': 'Environment variable holding the token',
   'registries[].auth.tokenFile': 'File holding the token',
   'registries[].maxConcurrency': 'Requests in flight to this registry at most',
-  'registries[].timeout': 'Timeout of each registry request',
+  'registries[].timeout': 'Timeout of each registry request (100ms to 1m)',
   'registries[].webhook': 'Receive push webhooks on /webhooks/<source> (one registry per source)',
   'registries[].webhook.source': 'Which registry sends them',
   'registries[].webhook.tokenEnv': 'Environment variable holding the shared token or HMAC secret',
@@ -51,7 +51,7 @@ export const descriptions: Record<string, string> = {
   'images[].track.pattern': 'Regex over tags; its capture group orders them',
   'images[].track.order': 'How pattern captures compare',
   'images[].pipeline': 'Pipeline that rolls new builds out; without one, the image is only watched',
-  'images[].interval': 'How often to check (webhooks check at once)',
+  'images[].interval': 'How often to check, at least 1s (webhooks check at once)',
   'images[].platform': 'Platform to read from a multi-arch index',
   'images[].watchGroup': 'Watch workflow to share (default: one per registry)',
   pipelines: 'Pipelines by name',
@@ -67,28 +67,74 @@ export const descriptions: Record<string, string> = {
   'pipelines.<name>.stages[].waves': 'Steps through the targets; default one wave of all',
   'pipelines.<name>.stages[].waves[].count': 'The next N targets',
   'pipelines.<name>.stages[].waves[].percent': "Up to this share of the stage's targets",
-  'pipelines.<name>.stages[].waves[].maxParallel': 'Targets changed at once within the wave',
+  'pipelines.<name>.stages[].waves[].maxParallel': 'Targets changed at once within the wave (at most 1000)',
   'pipelines.<name>.stages[].health': 'When a stage counts as healthy',
-  'pipelines.<name>.stages[].health.rolloutTimeout': 'How long one Deployment may take to become ready',
-  'pipelines.<name>.stages[].health.soak': 'How long checks keep running after the last wave',
+  'pipelines.<name>.stages[].health.rolloutTimeout':
+    'How long one Deployment may take to become ready (at least 1s)',
+  'pipelines.<name>.stages[].health.soak': 'How long checks keep running after the last wave (0s: none)',
   'pipelines.<name>.stages[].health.checks': 'Checks after every wave and during the soak',
   'pipelines.<name>.stages[].health.checks[].name': 'Name in status and reasons',
   'pipelines.<name>.stages[].health.checks[].http': 'An HTTP check',
-  'pipelines.<name>.stages[].health.checks[].http.url': 'URL to GET',
+  'pipelines.<name>.stages[].health.checks[].http.url':
+    'URL to GET; no credentials in it (use headers, basicAuth or bearer)',
   'pipelines.<name>.stages[].health.checks[].http.expectStatus': 'Status that passes',
   'pipelines.<name>.stages[].health.checks[].http.bodyMatch': 'Regex the body must match',
-  'pipelines.<name>.stages[].health.checks[].http.timeout': 'Request timeout',
+  'pipelines.<name>.stages[].health.checks[].http.timeout': 'Request timeout (100ms to 30s)',
+  'pipelines.<name>.stages[].health.checks[].http.headers':
+    'Request headers by name, each value from an environment variable or a file',
+  'pipelines.<name>.stages[].health.checks[].http.headers.<name>.valueEnv':
+    'Environment variable holding the header value',
+  'pipelines.<name>.stages[].health.checks[].http.headers.<name>.valueFile': 'File holding the header value',
+  'pipelines.<name>.stages[].health.checks[].http.basicAuth': 'HTTP Basic credentials',
+  'pipelines.<name>.stages[].health.checks[].http.basicAuth.username': 'User name (not secret)',
+  'pipelines.<name>.stages[].health.checks[].http.basicAuth.usernameEnv':
+    'Environment variable holding the user name',
+  'pipelines.<name>.stages[].health.checks[].http.basicAuth.usernameFile': 'File holding the user name',
+  'pipelines.<name>.stages[].health.checks[].http.basicAuth.passwordEnv':
+    'Environment variable holding the password',
+  'pipelines.<name>.stages[].health.checks[].http.basicAuth.passwordFile': 'File holding the password',
+  'pipelines.<name>.stages[].health.checks[].http.bearer': 'A bearer token (Authorization: Bearer …)',
+  'pipelines.<name>.stages[].health.checks[].http.bearer.tokenEnv': 'Environment variable holding the token',
+  'pipelines.<name>.stages[].health.checks[].http.bearer.tokenFile': 'File holding the token',
   'pipelines.<name>.stages[].health.checks[].prometheus': 'A Prometheus instant query',
-  'pipelines.<name>.stages[].health.checks[].prometheus.url': 'Prometheus base URL',
+  'pipelines.<name>.stages[].health.checks[].prometheus.url':
+    'Prometheus base URL; no credentials in it (use headers, basicAuth or bearer)',
   'pipelines.<name>.stages[].health.checks[].prometheus.query':
     'PromQL; every sample is held to the bounds, no data fails',
   'pipelines.<name>.stages[].health.checks[].prometheus.max': 'Highest value that passes',
   'pipelines.<name>.stages[].health.checks[].prometheus.min': 'Lowest value that passes',
-  'pipelines.<name>.stages[].health.checks[].prometheus.interval': 'How often it runs during the soak',
+  'pipelines.<name>.stages[].health.checks[].prometheus.interval':
+    'How often it runs during the soak (at least 100ms)',
+  'pipelines.<name>.stages[].health.checks[].prometheus.headers':
+    'Request headers by name, each value from an environment variable or a file',
+  'pipelines.<name>.stages[].health.checks[].prometheus.headers.<name>.valueEnv':
+    'Environment variable holding the header value',
+  'pipelines.<name>.stages[].health.checks[].prometheus.headers.<name>.valueFile':
+    'File holding the header value',
+  'pipelines.<name>.stages[].health.checks[].prometheus.basicAuth': 'HTTP Basic credentials',
+  'pipelines.<name>.stages[].health.checks[].prometheus.basicAuth.username': 'User name (not secret)',
+  'pipelines.<name>.stages[].health.checks[].prometheus.basicAuth.usernameEnv':
+    'Environment variable holding the user name',
+  'pipelines.<name>.stages[].health.checks[].prometheus.basicAuth.usernameFile': 'File holding the user name',
+  'pipelines.<name>.stages[].health.checks[].prometheus.basicAuth.passwordEnv':
+    'Environment variable holding the password',
+  'pipelines.<name>.stages[].health.checks[].prometheus.basicAuth.passwordFile': 'File holding the password',
+  'pipelines.<name>.stages[].health.checks[].prometheus.bearer': 'A bearer token (Authorization: Bearer …)',
+  'pipelines.<name>.stages[].health.checks[].prometheus.bearer.tokenEnv':
+    'Environment variable holding the token',
+  'pipelines.<name>.stages[].health.checks[].prometheus.bearer.tokenFile': 'File holding the token',
   'pipelines.<name>.stages[].approval': 'Wait for an operator before this stage',
   'pipelines.<name>.stages[].approval.required': 'Whether the gate is on',
-  'pipelines.<name>.stages[].approval.timeout': 'After this, the rollout ends approval_timed_out',
-  'pipelines.<name>.stages[].approval.approvers': 'Who may decide (default: anyone)',
+  'pipelines.<name>.stages[].approval.timeout':
+    'After this, the rollout ends approval_timed_out (at least 1s)',
+  'pipelines.<name>.stages[].approval.approvers':
+    'Who may decide (default: anyone): names, or names with public keys',
+  'pipelines.<name>.stages[].approval.approvers[].name': 'Name the approver decides as (--by NAME)',
+  'pipelines.<name>.stages[].approval.approvers[].publicKey':
+    'Ed25519 key (PEM, OpenSSH line or base64); this name decides signed only',
+  'pipelines.<name>.stages[].approval.approvers[].publicKeyFile': 'File holding that public key',
+  'pipelines.<name>.stages[].approval.requireSignature':
+    "Refuse unsigned decisions (the UI's signals too); every approver has a key",
   'pipelines.<name>.onNewerDigest': 'A newer build supersedes the running rollout at a safe point, or queues',
   metrics: 'The HTTP server',
   'metrics.listen': 'host:port of /metrics, /healthz, /readyz and /webhooks/<source>',
@@ -121,6 +167,7 @@ function typeOf(s: JsonSchema): string {
   if (s.const !== undefined) return JSON.stringify(s.const);
   if (s.pattern?.includes('ms|s|m|h|d')) return 'duration';
   if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'any'}`;
+  if (s.anyOf && !s.type) return s.anyOf.map(typeOf).join(' or ');
   if (
     s.type === 'object' &&
     s.additionalProperties &&

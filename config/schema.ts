@@ -1,8 +1,15 @@
 // The whole configuration of Freshet. This schema is the single source of truth: the config
 // types are inferred from it, the JSON Schema for editors is generated from it, and its
 // messages are what a user sees when a config file is wrong.
+import semver from 'semver';
 import { z } from 'zod';
-import { parseDuration } from './duration.ts';
+import { ed25519PublicKeyProblem } from './approver-keys.ts';
+import { checkAuthFields, checkOneAuthorization } from './check-auth-schema.ts';
+import { duration, durationWithin } from './duration-schema.ts';
+import { basicAuthFields, checkBasicAuth, exactlyOneSecret, filePath, secretRef } from './secret-refs.ts';
+import { credentialsIn } from './url-credentials.ts';
+
+export { duration } from './duration-schema.ts';
 
 const namePattern = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const name = (what: string) =>
@@ -13,64 +20,50 @@ const name = (what: string) =>
       `${what} names use lowercase letters, digits and dashes (like "web-api"), at most 63`,
     );
 
-/** A duration such as "30s", "5m", "24h" or "1h30m"; parsed to milliseconds. */
-export const duration = z
-  .string()
-  .regex(/^\s*(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+\s*$/, 'expected a duration such as 30s, 5m or 24h')
-  .transform((text) => parseDuration(text) ?? 0);
-
 const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, such as 0.0.0.0:9464');
 
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
-const filePath = z.string().min(1);
-
 /**
- * A secret is never written into the config: it is named by an environment variable (`…Env`)
- * or a file (`…File`) and resolved where it is used.
+ * A URL that carries no credentials, because URLs travel in workflow inputs and land in
+ * histories. The hints say where credentials go instead; the message never quotes them.
  */
-function secretRef<K extends string>(key: K) {
-  return {
-    [`${key}Env`]: envName.optional(),
-    [`${key}File`]: filePath.optional(),
-  } as { [P in `${K}Env`]: z.ZodOptional<typeof envName> } & {
-    [P in `${K}File`]: z.ZodOptional<typeof filePath>;
-  };
-}
-
-function exactlyOneSecret(key: string) {
-  return (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
-    const set = [`${key}Env`, `${key}File`].filter((k) => value[k] !== undefined);
-    if (set.length !== 1) {
+function urlWithoutCredentials<T extends z.ZodType<string>>(
+  base: T,
+  hints: { userinfo: string; query: string },
+) {
+  return base.superRefine((url, ctx) => {
+    const found = credentialsIn(url);
+    const why = "they would be copied into every rollout's history";
+    if (found?.kind === 'userinfo') {
       ctx.addIssue({
         code: 'custom',
-        path: [set.length === 0 ? `${key}Env` : `${key}File`],
-        message: `set exactly one of ${key}Env (an environment variable name) or ${key}File (a file path)`,
+        message: `the URL carries credentials (user:password@); ${why}. ${hints.userinfo} and drop them from the URL`,
+      });
+    } else if (found?.kind === 'query') {
+      ctx.addIssue({
+        code: 'custom',
+        message: `the query parameter "${found.parameter}" looks like a secret; ${why.replace('they', 'it')}. ${hints.query}`,
       });
     }
-  };
+  });
 }
+
+const checkUrl = urlWithoutCredentials(z.url({ protocol: /^https?$/ }), {
+  userinfo: 'Move them into basicAuth: { username: …, passwordEnv: … } (or passwordFile)',
+  query:
+    'Send it as a header instead: headers: { Authorization: { valueEnv: … } } or bearer: { tokenEnv: … } (…File for a file)',
+});
+
+/** Request timeouts: above 0s, and inside the activity that makes the request. */
+const requestTimeoutFloor = {
+  ms: 100,
+  why: 'a shorter timeout gives up before the other side can answer',
+};
 
 const registryAuth = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('anonymous') }),
-  z
-    .strictObject({
-      type: z.literal('basic'),
-      username: z.string().min(1).optional(),
-      ...secretRef('username'),
-      ...secretRef('password'),
-    })
-    .superRefine((v, ctx) => {
-      if ([v.username, v.usernameEnv, v.usernameFile].filter((x) => x !== undefined).length !== 1) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['username'],
-          message: 'set exactly one of username, usernameEnv or usernameFile',
-        });
-      }
-      exactlyOneSecret('password')(v, ctx);
-    }),
+  z.strictObject({ type: z.literal('basic'), ...basicAuthFields }).superRefine(checkBasicAuth),
   z.strictObject({ type: z.literal('token'), ...secretRef('token') }).superRefine(exactlyOneSecret('token')),
 ]);
 
@@ -78,10 +71,20 @@ export const webhookSources = ['distribution', 'dockerhub', 'harbor', 'quay', 'g
 
 const registry = z.strictObject({
   name: name('registry'),
-  url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as https://ghcr.io' }),
+  url: urlWithoutCredentials(
+    z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as https://ghcr.io' }),
+    {
+      userinfo: 'Move them into auth: { type: basic, username: …, passwordEnv: … } (or passwordFile)',
+      query: 'Use auth: { type: token, tokenEnv: … } (or tokenFile) instead',
+    },
+  ),
   auth: registryAuth.prefault({ type: 'anonymous' }),
   maxConcurrency: z.int().min(1).max(64).default(4),
-  timeout: duration.default(10_000),
+  timeout: durationWithin({
+    min: requestTimeoutFloor,
+    // The watch's check activity has 2 minutes for a whole cycle (workflows/watch.ts).
+    max: { ms: 60_000, why: 'one watch cycle checks all its images within 2 minutes' },
+  }).prefault('10s'),
   webhook: z
     .strictObject({ source: z.enum(webhookSources), ...secretRef('token') })
     .superRefine(exactlyOneSecret('token'))
@@ -110,7 +113,13 @@ const track = z
       .string()
       .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, 'not a valid image tag')
       .optional(),
-    semver: z.string().min(1).optional(),
+    semver: z
+      .string()
+      .refine((range) => range.trim() !== '' && semver.validRange(range) !== null, {
+        error:
+          'not a valid semver range (such as ^1.4, ~2.0 or ">=1.2 <2"); to follow one tag, use track: { tag: … }',
+      })
+      .optional(),
     includePrerelease: z.boolean().default(false),
     pattern: z.string().min(1).optional(),
     order: z.enum(['numerical', 'alphabetical']).default('numerical'),
@@ -158,7 +167,12 @@ const image = z.strictObject({
     ),
   track,
   pipeline: name('pipeline').optional(),
-  interval: duration.default(60_000),
+  interval: durationWithin({
+    min: {
+      ms: 1_000,
+      why: 'polling more often is a hot loop on the registry (webhooks detect pushes at once)',
+    },
+  }).prefault('1m'),
   platform,
   watchGroup: name('watch group').optional(),
 });
@@ -183,7 +197,15 @@ const wave = z
   .strictObject({
     count: z.int().min(1).optional(),
     percent: z.number().gt(0).max(100).optional(),
-    maxParallel: z.int().min(1).optional(),
+    // Bounded by default: a wave of 1,000 targets must not schedule 1,000 activities at once.
+    maxParallel: z
+      .int()
+      .min(1)
+      .max(
+        1_000,
+        'must be at most 1000: Temporal allows 2,000 pending activities per workflow, and each target in flight holds one',
+      )
+      .default(10),
   })
   .superRefine((v, ctx) => {
     if ((v.count === undefined) === (v.percent === undefined)) {
@@ -194,37 +216,47 @@ const wave = z
     }
   });
 
-const httpCheck = z.strictObject({
-  url: z.url({ protocol: /^https?$/ }),
-  expectStatus: z.int().min(100).max(599).default(200),
-  bodyMatch: z
-    .string()
-    .refine(
-      (pattern) => {
-        try {
-          new RegExp(pattern);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      { error: 'not a valid regular expression' },
-    )
-    .optional(),
-  timeout: duration.default(5_000),
-});
+const httpCheck = z
+  .strictObject({
+    url: checkUrl,
+    expectStatus: z.int().min(100).max(599).default(200),
+    bodyMatch: z
+      .string()
+      .refine(
+        (pattern) => {
+          try {
+            new RegExp(pattern);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { error: 'not a valid regular expression' },
+      )
+      .optional(),
+    timeout: durationWithin({
+      min: requestTimeoutFloor,
+      max: { ms: 30_000, why: 'a check answers within 30s or fails, like a Prometheus query' },
+    }).prefault('5s'),
+    ...checkAuthFields,
+  })
+  .superRefine(checkOneAuthorization);
 
 const prometheusCheck = z
   .strictObject({
-    url: z.url({ protocol: /^https?$/ }),
+    url: checkUrl,
     query: z.string().min(1),
     max: z.number().optional(),
     min: z.number().optional(),
-    interval: duration.default(15_000),
+    interval: durationWithin({
+      min: { ms: 100, why: 'checks more often than that run in a hot loop' },
+    }).prefault('15s'),
+    ...checkAuthFields,
   })
   .superRefine((v, ctx) => {
     if (v.max === undefined && v.min === undefined)
       ctx.addIssue({ code: 'custom', message: 'set max, min or both' });
+    checkOneAuthorization(v, ctx);
   });
 
 const check = z
@@ -239,6 +271,59 @@ const check = z
     }
   });
 
+/** A plain name, or a name with the Ed25519 public key its signed decisions verify against. */
+const approver = z.union([
+  z.string().min(1),
+  z
+    .strictObject({
+      name: z.string().min(1),
+      publicKey: z
+        .string()
+        .superRefine((text, ctx) => {
+          const problem = ed25519PublicKeyProblem(text);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        })
+        .optional(),
+      publicKeyFile: filePath.optional(),
+    })
+    .superRefine((v, ctx) => {
+      if ((v.publicKey === undefined) === (v.publicKeyFile === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [v.publicKey === undefined ? 'publicKey' : 'publicKeyFile'],
+          message: 'set exactly one of publicKey (PEM, OpenSSH or base64) or publicKeyFile',
+        });
+      }
+    }),
+]);
+
+function approversConsistent(
+  v: { approvers?: z.infer<typeof approver>[] | undefined; requireSignature: boolean },
+  ctx: z.RefinementCtx,
+) {
+  const names = (v.approvers ?? []).map((a) => (typeof a === 'string' ? a : a.name));
+  names.forEach((n, i) => {
+    if (names.indexOf(n) !== i)
+      ctx.addIssue({ code: 'custom', path: ['approvers', i], message: `"${n}" is listed twice` });
+  });
+  if (!v.requireSignature) return;
+  if (names.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['requireSignature'],
+      message: 'requireSignature needs approvers with public keys: [ { name: …, publicKeyFile: … } ]',
+    });
+  }
+  (v.approvers ?? []).forEach((a, i) => {
+    if (typeof a === 'string')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['approvers', i],
+        message: `"${a}" has no public key, so with requireSignature no decision of theirs could count`,
+      });
+  });
+}
+
 const stage = z.strictObject({
   name: name('stage'),
   cluster: z.string().min(1),
@@ -246,20 +331,29 @@ const stage = z.strictObject({
   waves: z
     .array(wave)
     .min(1)
-    .default([{ percent: 100 }]),
+    .prefault([{ percent: 100 }]),
   health: z
     .strictObject({
-      rolloutTimeout: duration.default(300_000),
-      soak: duration.default(0),
+      rolloutTimeout: durationWithin({
+        min: { ms: 1_000, why: 'no Deployment becomes ready sooner, so every update would fail' },
+      }).prefault('5m'),
+      soak: duration.prefault('0s'),
       checks: z.array(check).default([]),
     })
     .prefault({}),
   approval: z
     .strictObject({
       required: z.boolean().default(true),
-      timeout: duration.default(86_400_000),
-      approvers: z.array(z.string().min(1)).optional(),
+      timeout: durationWithin({
+        min: {
+          ms: 1_000,
+          why: 'a shorter approval timeout ends the rollout before anyone can decide',
+        },
+      }).prefault('24h'),
+      approvers: z.array(approver).optional(),
+      requireSignature: z.boolean().default(false),
     })
+    .superRefine(approversConsistent)
     .optional(),
 });
 

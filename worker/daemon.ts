@@ -90,7 +90,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }),
       ...createRolloutRequestActivities({ client, config, searchAttributes }),
       ...createKubernetesActivities({ clusters }),
-      ...createHealthActivities(),
+      ...createHealthActivities({ config }),
       ...createRolloutReportActivities(metrics),
     },
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,

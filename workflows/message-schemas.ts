@@ -3,6 +3,7 @@
 // not parse is refused by an Update's validator or ignored and recorded by a Signal's handler;
 // it never fails a workflow task. Pure and deterministic: zod only, no I/O.
 import { z } from 'zod';
+import { approvalSignatureSchema } from './approval-signature.ts';
 
 /** Longest name an operator gives (`by`): it lands in annotations, details and logs. */
 export const maxByLength = 100;
@@ -22,14 +23,19 @@ const comment = z
   .string({ error: '"comment" must be text' })
   .max(maxCommentLength, `"comment" is at most ${maxCommentLength} characters`);
 
-/** approve / reject Signals: who decides, and why. */
-export const approvalMessage = z.strictObject({ by, comment: comment.optional() });
+/** approve / reject Signals: who decides, and why; signed where the stage lists keys. */
+export const approvalMessage = z.strictObject({
+  by,
+  comment: comment.optional(),
+  signature: approvalSignatureSchema.optional(),
+});
 
 /** The decide Update. */
 export const decisionMessage = z.strictObject({
   decision: z.enum(['approve', 'reject'], { error: 'decision must be "approve" or "reject"' }),
   by,
   comment: comment.optional(),
+  signature: approvalSignatureSchema.optional(),
 });
 
 /** pause, resume and abort: nothing, or who and why. */
@@ -73,7 +79,17 @@ const stageSpec = z.object({
   checkIntervalMs: milliseconds,
   // Checks are re-checked against the worker's config by the activity that runs them.
   checks: z.array(z.looseObject({ kind: z.enum(['http', 'prometheus']) })).max(100),
-  approval: z.looseObject({ timeoutMs: milliseconds, approvers: z.array(shortText).optional() }).optional(),
+  approval: z
+    .looseObject({
+      timeoutMs: milliseconds,
+      approvers: z.array(shortText).optional(),
+      keys: z
+        .array(z.strictObject({ name: shortText, publicKey: z.string().max(64) }))
+        .max(1_000)
+        .optional(),
+      requireSignature: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 /** requestRollout on the pipeline workflow: one new digest with the pipeline it runs through. */

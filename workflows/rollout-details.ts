@@ -37,10 +37,14 @@ export function rolloutCurrentDetails(status: RolloutStatus): string {
       '',
       `**Waiting for approval** of stage **${status.approval.stage}** until ${status.approval.deadline}.${who}`,
       '',
-      'To approve, send the Signal `approve` with `{"by": "your-name", "comment": "why"}`, or the Update ' +
-        '`decide` with `{"decision": "approve", "by": "your-name"}` (it shows an error if you may not approve). ' +
-        'To refuse, the Signal `reject` with the same input. From a shell: ' +
-        `\`freshet approve ${status.rolloutId} --by your-name\`.`,
+      status.approval.signedOnly
+        ? 'This stage takes **signed decisions only**: approve or reject signals without a signature, such as ' +
+            'this UI sends, are refused and listed under `refused` in the `status` query. From a shell: ' +
+            `\`freshet approve ${status.rolloutId} --by your-name --key your-private-key\` (or \`freshet reject\`).`
+        : 'To approve, send the Signal `approve` with `{"by": "your-name", "comment": "why"}`, or the Update ' +
+            '`decide` with `{"decision": "approve", "by": "your-name"}` (it shows an error if you may not approve). ' +
+            'To refuse, the Signal `reject` with the same input. From a shell: ' +
+            `\`freshet approve ${status.rolloutId} --by your-name\`.`,
     );
   }
   if (status.rollbackStuck?.length) {

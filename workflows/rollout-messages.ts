@@ -4,6 +4,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CheckOutcome, CheckSpec } from '../activities/health/types.ts';
 import type { TargetSpec } from '../activities/kubernetes/types.ts';
+import type { ApprovalSignature, ApproverKey } from './approval-signature.ts';
 import type { WaveSpec } from './rollout-waves.ts';
 import type { Trigger } from './watch-messages.ts';
 
@@ -32,7 +33,14 @@ export interface StageSpec {
   /** How often checks run during the soak. */
   checkIntervalMs: number;
   checks: CheckSpec[];
-  approval?: { timeoutMs: number; approvers?: string[] };
+  approval?: {
+    timeoutMs: number;
+    approvers?: string[];
+    /** Public keys of the approvers that have one; their decisions count only when signed. */
+    keys?: ApproverKey[];
+    /** Refuse every unsigned decision, such as the UI's approve and reject signals. */
+    requireSignature?: boolean;
+  };
 }
 
 /** The pipeline as configured when the rollout was requested; a config change never alters a running rollout. */
@@ -122,7 +130,14 @@ export interface RolloutStatus {
   wave?: { index: number; total: number };
   targets: TargetState[];
   checks: CheckOutcome[];
-  approval?: { stage: string; since: string; deadline: string; approvers?: string[] };
+  approval?: {
+    stage: string;
+    since: string;
+    deadline: string;
+    approvers?: string[];
+    /** Only signed decisions count (requireSignature): unsigned signals, such as the UI's, are refused. */
+    signedOnly?: boolean;
+  };
   decisions: Decision[];
   /** Approval attempts that were not accepted, with why (kept so an operator can see them). */
   refused: { by: string; reason: string; at: string }[];
@@ -148,6 +163,8 @@ export interface RolloutResult {
 export interface ApprovalInput {
   by: string;
   comment?: string;
+  /** Ed25519 signature of the decision (see approval-signature.ts), from `freshet approve --key`. */
+  signature?: ApprovalSignature;
 }
 
 export interface DecisionInput extends ApprovalInput {

@@ -1,14 +1,24 @@
 // From a stage's `health.checks` config to the specs the health activity runs. Pure, with type
 // imports only, so a workflow or the code that starts one can use it as well as the worker.
 import type { CheckConfig } from '../../config/schema.ts';
-import type { CheckSpec } from './types.ts';
+import type { CheckSource, CheckSpec } from './types.ts';
 
 /** Longest query text in a generated check name; names appear in status lines and reports. */
 const queryNameLimit = 60;
 
-/** Every check gets a name a person can find in a report: its own, or one built from what it checks. */
-export function checkSpecsFromConfig(checks: CheckConfig[]): CheckSpec[] {
-  return uniqueNames(checks.map(toSpec));
+/**
+ * Every check gets a name a person can find in a report: its own, or one built from what it
+ * checks. With `source`, the activity looks the check up by pipeline, stage and name. Only names
+ * and URLs go into a spec; credentials stay in the config, where the activity reads them.
+ */
+export function checkSpecsFromConfig(checks: readonly CheckConfig[], source?: CheckSource): CheckSpec[] {
+  const specs = uniqueNames(checks.map(toSpec));
+  return source ? specs.map((spec) => ({ ...spec, source: { ...source } })) : specs;
+}
+
+/** The name a check has in status and reports. */
+export function checkName(spec: CheckSpec): string {
+  return spec.kind === 'http' ? spec.http.name : spec.prometheus.name;
 }
 
 /** Status and reports key checks by name, so two generated names that collide get a number. */

@@ -1,54 +1,49 @@
-// Check URLs may carry credentials (user:pass@host, ?token=…). fetch refuses the first kind, and
-// neither may reach an outcome's detail or an error message: both end up in Temporal history,
-// logs and the UI.
+// Where a check sends its request, with the credentials the activity resolved from the config.
+// The config refuses URLs that carry credentials; a URL that still does (from a workflow input
+// written by hand) is refused here too, and secret-looking query values never reach a detail,
+// an error message, a log or the UI.
+import { isSecretParameter } from '../../config/url-credentials.ts';
 import { redact } from '../registry/errors.ts';
-
-/** Query parameters whose values are treated as secrets: token, apiKey, password, client_secret… */
-const secretParam = /token|key|password|secret/i;
+import { type CheckCredentials, noCredentials } from './credentials.ts';
 
 export interface CheckTarget {
-  /** The URL to fetch; user:pass@ has moved into `headers` as Basic auth. */
   url: URL;
   headers: Record<string, string>;
-  /** The URL for people, with credentials and secret query values replaced by [redacted]. */
+  /** The URL for people, with secret query values replaced by [redacted]. */
   display: string;
-  /** Removes the secret values from any text, such as an error message that quotes a URL. */
+  /** Removes the secret values from any text, such as an error message that quotes a request. */
   scrub: (text: string) => string;
 }
 
-/** Throws a TypeError (that does not quote `raw`) when `raw` is not a URL. */
-export function checkTarget(raw: string): CheckTarget {
+export class CheckUrlError extends TypeError {
+  override name = 'CheckUrlError';
+}
+
+/** Throws a CheckUrlError (that does not quote `raw`) when `raw` is not a URL or carries credentials. */
+export function checkTarget(raw: string, credentials: CheckCredentials = noCredentials): CheckTarget {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new TypeError('not a valid URL');
+    throw new CheckUrlError('the URL does not parse');
   }
-  const secrets: string[] = [];
-  const headers: Record<string, string> = {};
-  const hasUserinfo = url.username !== '' || url.password !== '';
-  if (hasUserinfo) {
-    const basic = Buffer.from(`${decode(url.username)}:${decode(url.password)}`).toString('base64');
-    headers.authorization = `Basic ${basic}`;
-    secrets.push(url.password, decode(url.password), basic);
-    url.username = '';
-    url.password = '';
+  if (url.username !== '' || url.password !== '') {
+    throw new CheckUrlError('the URL carries credentials (user:password@); configure basicAuth instead');
   }
+  const secrets = [...credentials.secrets];
   const query = url.search
     .slice(1)
     .split('&')
     .filter((part) => part !== '')
     .map((part) => {
       const eq = part.indexOf('=');
-      if (eq < 0 || !secretParam.test(decode(part.slice(0, eq)))) return part;
+      if (eq < 0 || !isSecretParameter(decode(part.slice(0, eq)))) return part;
       const value = part.slice(eq + 1);
       secrets.push(value, decode(value));
       return `${part.slice(0, eq)}=[redacted]`;
     });
-  const display = `${url.protocol}//${hasUserinfo ? '[redacted]@' : ''}${url.host}${url.pathname}${
-    query.length > 0 ? `?${query.join('&')}` : ''
-  }`;
-  return { url, headers, display, scrub: (text) => redact(text, secrets) };
+  const display = `${url.protocol}//${url.host}${url.pathname}${query.length > 0 ? `?${query.join('&')}` : ''}`;
+  return { url, headers: { ...credentials.headers }, display, scrub: (text) => redact(text, secrets) };
 }
 
 function decode(text: string): string {

@@ -2,16 +2,24 @@
 // timeout, no connection, even a bad pattern) is an outcome with ok:false, never an exception,
 // so the workflow always learns why a stage looks unhealthy.
 import { formatDuration } from '../../config/duration.ts';
-import { type CheckTarget, checkTarget, describeFetchError } from './check-target.ts';
+import { type CheckTarget, CheckUrlError, checkTarget, describeFetchError } from './check-target.ts';
+import type { CheckCredentials } from './credentials.ts';
 import type { CheckOutcome, HttpCheckSpec } from './types.ts';
 
 /** Only the start of a body is matched, so an endpoint that streams cannot hold a check open. */
 export const bodyMatchLimit = 64 * 1024;
 
+/** How a check's request is sent: through which fetch, with which credentials. */
+export interface CheckRequestOptions {
+  fetch?: typeof fetch;
+  credentials?: CheckCredentials;
+}
+
 export async function runHttpCheck(
   spec: HttpCheckSpec,
-  fetchImpl: typeof fetch = fetch,
+  options: CheckRequestOptions = {},
 ): Promise<CheckOutcome> {
+  const fetchImpl = options.fetch ?? fetch;
   const threshold =
     spec.bodyMatch === undefined
       ? `status ${spec.expectStatus}`
@@ -28,9 +36,10 @@ export async function runHttpCheck(
 
   let target: CheckTarget;
   try {
-    target = checkTarget(spec.url);
-  } catch {
-    return outcome(false, 'GET: the check URL is not a valid URL');
+    target = checkTarget(spec.url, options.credentials);
+  } catch (err) {
+    const why = err instanceof CheckUrlError ? err.message : 'the URL does not parse';
+    return outcome(false, `GET not sent: ${why}`);
   }
   const request = `GET ${target.display}`;
   let pattern: RegExp | undefined;
@@ -39,7 +48,7 @@ export async function runHttpCheck(
   } catch (err) {
     return outcome(
       false,
-      `${request} not sent: bodyMatch is not a valid regular expression (${message(err)})`,
+      target.scrub(`${request} not sent: bodyMatch is not a valid regular expression (${message(err)})`),
     );
   }
 

@@ -2,7 +2,8 @@
 // nothing, or sees NaN, fails: a check that cannot observe must not pass silently.
 import { z } from 'zod';
 import { formatDuration } from '../../config/duration.ts';
-import { type CheckTarget, checkTarget, describeFetchError } from './check-target.ts';
+import { type CheckTarget, CheckUrlError, checkTarget, describeFetchError } from './check-target.ts';
+import type { CheckRequestOptions } from './http-check.ts';
 import type { CheckOutcome, PrometheusCheckSpec } from './types.ts';
 
 /** Prometheus cannot answer now (no connection, 5xx, 429); thrown so Temporal retries the activity. */
@@ -43,8 +44,9 @@ interface Sample {
 
 export async function runPrometheusCheck(
   spec: PrometheusCheckSpec,
-  fetchImpl: typeof fetch = fetch,
+  options: CheckRequestOptions = {},
 ): Promise<CheckOutcome> {
+  const fetchImpl = options.fetch ?? fetch;
   const threshold = describeBound(spec);
   const query = spec.query.replace(/\s+/g, ' ').trim();
   const outcome = (ok: boolean, detail: string, value?: number | string): CheckOutcome => ({
@@ -59,9 +61,10 @@ export async function runPrometheusCheck(
 
   let target: CheckTarget;
   try {
-    target = checkTarget(spec.url);
-  } catch {
-    return outcome(false, `${query}: the Prometheus URL is not a valid URL`);
+    target = checkTarget(spec.url, options.credentials);
+  } catch (err) {
+    const why = err instanceof CheckUrlError ? err.message : 'the URL does not parse';
+    return outcome(false, `${query}: not sent: ${why}`);
   }
   target.url.pathname = `${target.url.pathname.replace(/\/+$/, '')}/api/v1/query`;
   target.url.searchParams.append('query', spec.query);

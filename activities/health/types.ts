@@ -1,5 +1,6 @@
 // What a health check asks and what it saw. Plain JSON data: specs travel from the rollout
-// workflow to the activity and outcomes travel back, through Temporal's payload converter.
+// workflow to the activity and outcomes travel back, through Temporal's payload converter. A
+// spec never carries a credential: the activity takes those from the daemon's own config.
 
 export interface HttpCheckSpec {
   name: string;
@@ -19,9 +20,19 @@ export interface PrometheusCheckSpec {
   min?: number;
 }
 
-export type CheckSpec =
+/** Where in the config a check is defined, so the activity finds it (and its credentials) there. */
+export interface CheckSource {
+  pipeline: string;
+  stage: string;
+}
+
+export type CheckSpec = (
   | { kind: 'http'; http: HttpCheckSpec }
-  | { kind: 'prometheus'; prometheus: PrometheusCheckSpec };
+  | { kind: 'prometheus'; prometheus: PrometheusCheckSpec }
+) & {
+  /** Absent in rollouts requested before checks carried it; the activity then matches the URL. */
+  source?: CheckSource;
+};
 
 export interface CheckOutcome {
   name: string;

@@ -1,7 +1,9 @@
-// Turns the configured pipeline into the plain, secret-free snapshot a rollout runs with.
+// Turns the configured pipeline into the plain, secret-free snapshot a rollout runs with: checks
+// travel as names and URLs, and the health activity reads their credentials from its own config.
 
+import { ed25519PublicKey, readEd25519PublicKeyFile } from '../../config/approver-keys.ts';
 import type { Config, PipelineConfig } from '../../config/schema.ts';
-import type { PipelineSpec } from '../../workflows/rollout-messages.ts';
+import type { PipelineSpec, StageSpec } from '../../workflows/rollout-messages.ts';
 import { checkSpecsFromConfig } from '../health/index.ts';
 
 const defaultCheckIntervalMs = 15_000;
@@ -20,17 +22,30 @@ export function pipelineSpec(name: string, pipeline: PipelineConfig): PipelineSp
         rolloutTimeoutMs: s.health.rolloutTimeout,
         soakMs: s.health.soak,
         checkIntervalMs: intervals.length > 0 ? Math.min(...intervals) : defaultCheckIntervalMs,
-        checks: checkSpecsFromConfig(s.health.checks),
-        ...(s.approval?.required
-          ? {
-              approval: {
-                timeoutMs: s.approval.timeout,
-                ...(s.approval.approvers?.length ? { approvers: s.approval.approvers } : {}),
-              },
-            }
-          : {}),
+        checks: checkSpecsFromConfig(s.health.checks, { pipeline: name, stage: s.name }),
+        ...(s.approval?.required ? { approval: approvalSpec(s.approval) } : {}),
       };
     }),
+  };
+}
+
+type ApprovalConfig = NonNullable<PipelineConfig['stages'][number]['approval']>;
+
+/** Names, keys and rules of a gate; keys travel as raw base64 so the input stays small. */
+function approvalSpec(approval: ApprovalConfig): NonNullable<StageSpec['approval']> {
+  const approvers = approval.approvers ?? [];
+  const keys = approvers.flatMap((a) => {
+    if (typeof a === 'string') return [];
+    const publicKey = a.publicKey
+      ? ed25519PublicKey(a.publicKey)
+      : readEd25519PublicKeyFile(a.publicKeyFile ?? '');
+    return [{ name: a.name, publicKey }];
+  });
+  return {
+    timeoutMs: approval.timeout,
+    ...(approvers.length ? { approvers: approvers.map((a) => (typeof a === 'string' ? a : a.name)) } : {}),
+    ...(keys.length ? { keys } : {}),
+    ...(approval.requireSignature ? { requireSignature: true } : {}),
   };
 }
 

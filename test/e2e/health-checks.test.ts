@@ -6,22 +6,18 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createHealthActivities } from '../../activities/health/index.ts';
+import { runPrometheusCheck } from '../../activities/health/index.ts';
 import type { PrometheusCheckSpec } from '../../activities/health/types.ts';
 import { waitFor } from '../support/wait.ts';
 
 const stack = inject('stack');
 const suffix = randomUUID().slice(0, 8);
 const series = `freshet_test_error_rate{suffix="${suffix}"}`;
-const health = createHealthActivities();
 let server: Server;
 let targetFile: string;
 
 const check = (extra: Partial<PrometheusCheckSpec>) =>
-  health.runHealthCheck({
-    kind: 'prometheus',
-    prometheus: { name: 'error rate', url: stack.prometheus.url, query: series, ...extra },
-  });
+  runPrometheusCheck({ name: 'error rate', url: stack.prometheus.url, query: series, ...extra });
 
 describe('prometheus health checks', () => {
   beforeAll(async () => {

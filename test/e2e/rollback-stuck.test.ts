@@ -71,9 +71,10 @@ describe('a rollback never gives up while the broken image runs', () => {
     );
     expect(stuck.rollbackStuck?.[0]?.error).toMatch(/403/);
     const url = daemon.url;
-    expect(
-      sampleValue(await scrape(url), 'freshet_rollback_stuck', { pipeline: f.pipeline, stage: 'staging' }),
-    ).toBe(1);
+    const stuckMetric = async () =>
+      sampleValue(await scrape(url), 'freshet_rollback_stuck', { pipeline: f.pipeline, stage: 'staging' });
+    // Reported by an activity right after the phase changes.
+    await waitFor('freshet_rollback_stuck 1', async () => (await stuckMetric()) === 1);
 
     await sleep(Math.max(0, revokedForMs - (Date.now() - revokedAt)));
     // Two minutes on, it has not given up: still running, still stuck, the broken build still there.
@@ -86,9 +87,7 @@ describe('a rollback never gives up while the broken image runs', () => {
     expect(result.outcome, result.reason).toBe('rolled_back');
     expect(result.reason).toContain('rolled back 1 Deployment');
     expect(Object.values(await f.images(f.staging))).toEqual(f.deployments.map(() => f.baseline.reference));
-    expect(
-      sampleValue(await scrape(url), 'freshet_rollback_stuck', { pipeline: f.pipeline, stage: 'staging' }),
-    ).toBe(0);
+    await waitFor('freshet_rollback_stuck 0', async () => (await stuckMetric()) === 0);
     // However long it was stuck, the history stayed small: the retries are the server's.
     expect((await historyEvents(f.client, id)).length).toBeLessThan(150);
   }, 420_000);

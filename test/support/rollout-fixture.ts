@@ -33,6 +33,14 @@ export interface FixtureOptions {
   /** Poll interval of the image; long by default, so only explicit requests start rollouts. */
   interval?: string;
   startDaemon?: boolean;
+  /** A registry of the test's own, such as one with htpasswd auth, instead of the stack's. */
+  registry?: {
+    url: string;
+    /** YAML of the registry's `auth` block. */
+    auth: string;
+    /** Credentials for pushing images. */
+    push: { username: string; password: string };
+  };
 }
 
 export interface RolloutFixture {
@@ -75,7 +83,9 @@ export async function createRolloutFixture(
   const staging = `stg-${s}`;
   const production = `prd-${s}`;
   const deployments = Array.from({ length: opts.deployments ?? 3 }, (_, i) => `web-${i + 1}`);
-  const baseline = await pushImage({ registryUrl: stack.registry.url, repository, tag: '1.0' });
+  const registryUrl = opts.registry?.url ?? stack.registry.url;
+  const pushAuth = opts.registry ? { auth: opts.registry.push } : {};
+  const baseline = await pushImage({ registryUrl, repository, tag: '1.0', ...pushAuth });
 
   for (const ns of [staging, production]) {
     await createNamespace(kube, ns);
@@ -89,14 +99,14 @@ export async function createRolloutFixture(
     }
   }
   const env = {
-    REGISTRY_URL: stack.registry.url,
+    REGISTRY_URL: registryUrl,
     KUBECONFIG_PATH: stack.kubernetes.kubeconfig,
     TEMPORAL_ADDRESS: stack.temporal.address,
     TASK_QUEUE: `freshet-test-${s}`,
   };
   const yaml = `
 temporal: { address: "\${TEMPORAL_ADDRESS}", taskQueue: "\${TASK_QUEUE}" }
-registries: [ { name: reg-${s}, url: "\${REGISTRY_URL}" } ]
+registries: [ { name: reg-${s}, url: "\${REGISTRY_URL}"${opts.registry ? `, auth: ${opts.registry.auth}` : ''} } ]
 clusters: { local: { kubeconfig: "\${KUBECONFIG_PATH}", context: freshet } }
 images:
   - { name: ${image}, registry: reg-${s}, repository: ${repository}, track: { tag: "1.0" }, pipeline: ${pipeline}, interval: ${opts.interval ?? '1h'} }
@@ -163,9 +173,10 @@ pipelines:
     daemon,
     push: (o = {}) =>
       pushImage({
-        registryUrl: stack.registry.url,
+        registryUrl,
         repository,
         tag: '1.0',
+        ...pushAuth,
         ...(o.broken ? { broken: true } : {}),
       }),
     async request(pushed) {

@@ -14,6 +14,10 @@ import { startCommand } from './start.ts';
 
 const configHelp = '  -c, --config FILE   the config (default: $FRESHET_CONFIG, else ./freshet.yaml)';
 
+const keyHelp = `  --key FILE          sign the decision with NAME's Ed25519 private key (PKCS#8 PEM from
+                      openssl genpkey -algorithm ed25519, or an OpenSSH key without passphrase)
+  --comment TEXT      a note kept with the decision (covered by the signature)`;
+
 const help: Record<string, string> = {
   main: `Usage: freshet COMMAND [options]
 
@@ -57,7 +61,8 @@ The bundle must come from the same Freshet version that runs it.`,
 Checks the config file. Prints every problem with its path and line and exits 1, or prints a
 summary and exits 0.
 
-  --check-secrets   also check that every …Env variable is set and every …File exists`,
+  --check-secrets   also check that every …Env variable is set and every …File (secrets, TLS
+                    files) is a readable, non-empty file; values are never printed`,
   status: `Usage: freshet status [--config FILE] [--json]
 
 Lists the running rollouts of this config's task queue from Temporal's visibility (search
@@ -70,18 +75,21 @@ ${configHelp}
                       phase, stage, startedAt, summary, queried; with "queried": true also the
                       status query's fields (tag, paused, stageIndex, stages, wave, targets,
                       approval, decisions, …), with "queried": false a queryError`,
-  approve: `Usage: freshet approve ROLLOUT --by NAME [--comment TEXT] [--config FILE]
+  approve: `Usage: freshet approve ROLLOUT --by NAME [--key FILE] [--comment TEXT] [--config FILE]
 
 Approves the stage a rollout waits on. ROLLOUT is the workflow id or any unique part of it
-(see freshet status). Refused (exit 1) when NAME is not among the stage's approvers or
-nothing waits for approval.
+(see freshet status). Refused (exit 1) when NAME is not among the stage's approvers, when the
+stage takes signed decisions only and there is no valid signature, or when nothing waits for
+approval.
 
-${configHelp}`,
-  reject: `Usage: freshet reject ROLLOUT --by NAME [--comment TEXT] [--config FILE]
+${configHelp}
+${keyHelp}`,
+  reject: `Usage: freshet reject ROLLOUT --by NAME [--key FILE] [--comment TEXT] [--config FILE]
 
 Rejects the stage a rollout waits on: the rollout ends "rejected" and nothing more changes.
 
-${configHelp}`,
+${configHelp}
+${keyHelp}`,
   pause: `Usage: freshet pause ROLLOUT [--config FILE]
 
 Holds the rollout before its next wave or check.
@@ -118,6 +126,7 @@ const options = {
   help: { type: 'boolean', short: 'h' },
   by: { type: 'string' },
   comment: { type: 'string' },
+  key: { type: 'string' },
   digest: { type: 'string' },
   tag: { type: 'string' },
   listen: { type: 'string' },
@@ -212,7 +221,7 @@ async function main(argv: string[]): Promise<number> {
       const by = need(v.by, 'say who decides: --by NAME');
       const config = loadConfig(v.config);
       return print(
-        await withClient(config, (c) => decideCommand(c, config, command, rollout, by, v.comment)),
+        await withClient(config, (c) => decideCommand(c, config, command, rollout, by, v.comment, v.key)),
       );
     }
     case 'pause':

@@ -1,15 +1,17 @@
 // Operator commands on rollouts: status, approve, reject, pause, resume, abort and a manual
 // rollout. All of them talk to Temporal only; the daemon's workers do the work.
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { requestRollout } from '../../activities/rollout/request.ts';
 import type { Config } from '../../config/schema.ts';
+import type { SignedDecision } from '../../workflows/approval-signature.ts';
 import {
   abortSignal,
   decideUpdate,
   pauseSignal,
   type RolloutStatus,
   resumeSignal,
+  rolloutStatusQuery,
 } from '../../workflows/rollout-messages.ts';
 import {
   hasSearchAttributes,
@@ -18,6 +20,7 @@ import {
   rolloutOverviews,
 } from '../rollouts.ts';
 import { watchStatuses } from '../watches.ts';
+import { loadSigningKey, signDecision } from './approval-signing.ts';
 import { CliError, shortDigest, table } from './output.ts';
 
 /** How long `status` waits for a rollout's worker to answer its status query. */
@@ -95,7 +98,7 @@ function waitingFor(r: RolloutStatus): string | undefined {
   }
   if (r.approval) {
     const who = r.approval.approvers?.length ? r.approval.approvers.join('|') : 'anyone';
-    return `approval by ${who} until ${r.approval.deadline}`;
+    return `${r.approval.signedOnly ? 'signed ' : ''}approval by ${who} until ${r.approval.deadline}`;
   }
   const updating = r.targets.filter((t) => t.state === 'updating');
   return updating.length ? updating.map((t) => `${t.namespace}/${t.deployment}`).join(', ') : undefined;
@@ -119,11 +122,18 @@ export async function decideCommand(
   rollout: string,
   by: string,
   comment: string | undefined,
+  keyFile?: string,
 ): Promise<string> {
+  const key = keyFile === undefined ? undefined : loadSigningKey(keyFile);
   const id = await resolveRolloutId(client, config, rollout);
+  const handle = client.workflow.getHandle(id);
+  const name = by.trim();
   try {
-    return await client.workflow.getHandle(id).executeUpdate(decideUpdate, {
-      args: [{ decision, by, ...(comment ? { comment } : {}) }],
+    const signature = key
+      ? signDecision(await waitingDecision(handle, id, decision, name, comment), key)
+      : undefined;
+    return await handle.executeUpdate(decideUpdate, {
+      args: [{ decision, by: name, ...(comment ? { comment } : {}), ...(signature ? { signature } : {}) }],
     });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
@@ -132,6 +142,29 @@ export async function decideCommand(
     if (err instanceof WorkflowNotFoundError) throw new CliError(`no rollout ${id}`);
     throw err;
   }
+}
+
+/** What a signature binds, read from the rollout: the stage it waits on and since when. */
+async function waitingDecision(
+  handle: WorkflowHandle,
+  rolloutId: string,
+  decision: 'approve' | 'reject',
+  by: string,
+  comment: string | undefined,
+): Promise<SignedDecision> {
+  const status = await handle.query(rolloutStatusQuery);
+  if (!status.approval) {
+    throw new CliError(`refused: ${rolloutId} waits for no approval now (phase ${status.phase})`);
+  }
+  return {
+    rolloutId,
+    stage: status.approval.stage,
+    digest: status.digest,
+    requestedAt: status.approval.since,
+    decision,
+    by,
+    ...(comment ? { comment } : {}),
+  };
 }
 
 export async function controlCommand(

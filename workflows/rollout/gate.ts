@@ -1,6 +1,6 @@
 // The approval gate before a stage: waits for a decision, an abort, a newer digest or the timeout.
 import { condition } from '@temporalio/workflow';
-import { formatDuration } from '../rollout-approval.ts';
+import { formatDuration, pendingApproval } from '../rollout-approval.ts';
 import type { Decision, StageSpec } from '../rollout-messages.ts';
 import { type RolloutState, StageStop, setPhase } from './state.ts';
 
@@ -11,16 +11,18 @@ export async function awaitApproval(
 ): Promise<void> {
   const { status } = state;
   const since = Date.now();
-  state.pending = {
-    stage: stage.name,
-    ...(approval.approvers?.length ? { approvers: approval.approvers } : {}),
-  };
+  state.pending = pendingApproval(stage.name, approval, {
+    rolloutId: state.rolloutId,
+    digest: state.input.request.digest,
+    requestedAt: new Date(since).toISOString(),
+  });
   state.decision = undefined;
   status.approval = {
     stage: stage.name,
     since: new Date(since).toISOString(),
     deadline: new Date(since + approval.timeoutMs).toISOString(),
     ...(state.pending.approvers ? { approvers: state.pending.approvers } : {}),
+    ...(state.pending.requireSignature ? { signedOnly: true } : {}),
   };
   setPhase(state, 'awaiting-approval');
   try {

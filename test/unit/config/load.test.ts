@@ -42,7 +42,7 @@ describe('config loading', () => {
     });
     expect(c.images[0]).toMatchObject({ interval: 60_000, platform: 'linux/amd64' });
     const stage = c.pipelines.web?.stages[0];
-    expect(stage?.waves).toEqual([{ percent: 100 }]);
+    expect(stage?.waves).toEqual([{ percent: 100, maxParallel: 10 }]);
     expect(stage?.health).toEqual({ rolloutTimeout: 300_000, soak: 0, checks: [] });
     expect(c.registries[0]).toMatchObject({
       auth: { type: 'anonymous' },

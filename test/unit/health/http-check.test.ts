@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { bodyMatchLimit, runHttpCheck } from '../../../activities/health/http-check.ts';
 import { createHealthActivities } from '../../../activities/health/index.ts';
 import type { HttpCheckSpec } from '../../../activities/health/types.ts';
+import { parseConfig } from '../../../config/load.ts';
+import { configWithCheck } from './config-with-check.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 let server: Server | undefined;
@@ -120,40 +122,64 @@ describe('runHttpCheck', () => {
     expect(outcome).toMatchObject({ ok: false, detail: `GET ${base}/healthz → connection refused` });
   });
 
-  it('sends user:pass@ as Basic auth and keeps credentials and secret parameters out of the detail', async () => {
-    const seen: { authorization?: string; url?: string }[] = [];
+  it('sends the credentials it is given and keeps them and secret parameters out of the detail', async () => {
+    const seen: { authorization?: string; token?: string | string[]; url?: string }[] = [];
     const base = await serve((req, res) => {
-      seen.push({ authorization: req.headers.authorization, url: req.url });
+      seen.push({ authorization: req.headers.authorization, token: req.headers['x-token'], url: req.url });
       res.writeHead(500).end();
     });
-    const url = `${base.replace('//', '//ops:s3cr%40t@')}/healthz?token=tok123&x=1&api_key=k9k9&Password=pw77`;
-    const outcome = await runHttpCheck(check(url));
+    const basic = Buffer.from('ops:s3cr@t').toString('base64');
+    const credentials = {
+      headers: { authorization: `Basic ${basic}`, 'x-token': 'tok123' },
+      secrets: ['s3cr@t', basic, 'tok123'],
+    };
+    const url = `${base}/healthz?x=1&api_key=k9k9&Password=pw77`;
+    const outcome = await runHttpCheck(check(url), { credentials });
     expect(seen).toEqual([
-      {
-        authorization: `Basic ${Buffer.from('ops:s3cr@t').toString('base64')}`,
-        url: '/healthz?token=tok123&x=1&api_key=k9k9&Password=pw77',
-      },
+      { authorization: `Basic ${basic}`, token: 'tok123', url: '/healthz?x=1&api_key=k9k9&Password=pw77' },
     ]);
-    const shown = base.replace('//', '//[redacted]@');
     expect(outcome.detail).toBe(
-      `GET ${shown}/healthz?token=[redacted]&x=1&api_key=[redacted]&Password=[redacted] → 500, expected 200`,
+      `GET ${base}/healthz?x=1&api_key=[redacted]&Password=[redacted] → 500, expected 200`,
     );
-    for (const secret of ['s3cr', 'tok123', 'k9k9', 'pw77', 'ops'])
+    for (const secret of ['s3cr', basic, 'tok123', 'k9k9', 'pw77'])
       expect(outcome.detail).not.toContain(secret);
   });
 
   it('keeps credentials out of the detail when no answer comes', async () => {
     const base = await refusingUrl();
-    const outcome = await runHttpCheck(check(`${base.replace('//', '//u:hunter2@')}/?secret=abc987`));
-    expect(outcome.detail).toBe(
-      `GET ${base.replace('//', '//[redacted]@')}/?secret=[redacted] → connection refused`,
-    );
+    const outcome = await runHttpCheck(check(`${base}/?secret=abc987`), {
+      credentials: { headers: { 'x-token': 'hunter2' }, secrets: ['hunter2'] },
+    });
+    expect(outcome.detail).toBe(`GET ${base}/?secret=[redacted] → connection refused`);
+  });
+
+  it('scrubs a credential that an error message quotes', async () => {
+    const base = await serve((_req, res) => res.writeHead(200).end());
+    // A header value fetch refuses: its error quotes the value.
+    const outcome = await runHttpCheck(check(`${base}/`), {
+      credentials: { headers: { 'x-token': 'hunter2\nx' }, secrets: ['hunter2\nx', 'hunter2'] },
+    });
+    expect(outcome.ok).toBe(false);
+    expect(outcome.detail).not.toContain('hunter2');
+  });
+
+  it('refuses a URL that carries credentials without sending anything', async () => {
+    let requests = 0;
+    const base = await serve((_req, res) => {
+      requests++;
+      res.writeHead(200).end();
+    });
+    const outcome = await runHttpCheck(check(base.replace('//', '//u:hunter2@')));
+    expect(outcome).toMatchObject({
+      ok: false,
+      detail: 'GET not sent: the URL carries credentials (user:password@); configure basicAuth instead',
+    });
+    expect(requests).toBe(0);
   });
 
   it('fails on a URL that does not parse, without echoing it', async () => {
     const outcome = await runHttpCheck(check('http://u:hunter2@[bad'));
-    expect(outcome).toMatchObject({ ok: false });
-    expect(outcome.detail).not.toContain('hunter2');
+    expect(outcome).toMatchObject({ ok: false, detail: 'GET not sent: the URL does not parse' });
   });
 });
 
@@ -161,7 +187,15 @@ describe('createHealthActivities', () => {
   it('dispatches http checks, through the fetch it was given', async () => {
     const base = await serve((_req, res) => res.writeHead(200).end('ok'));
     const fetched: string[] = [];
+    const config = parseConfig(
+      configWithCheck(`{ name: web healthz, http: { url: "${base}/healthz" } }`),
+      't',
+      {
+        env: {},
+      },
+    );
     const activities = createHealthActivities({
+      config,
       fetch: (input, init) => {
         fetched.push(String(input));
         return fetch(input, init);

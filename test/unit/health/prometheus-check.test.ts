@@ -10,6 +10,8 @@ import {
   runPrometheusCheck,
 } from '../../../activities/health/prometheus-check.ts';
 import type { PrometheusCheckSpec } from '../../../activities/health/types.ts';
+import { parseConfig } from '../../../config/load.ts';
+import { configWithCheck } from './config-with-check.ts';
 
 let server: Server | undefined;
 const requests: string[] = [];
@@ -189,13 +191,39 @@ describe('runPrometheusCheck', () => {
   it('throws a retryable error when Prometheus cannot be reached, without its credentials', async () => {
     const url = await answering(vector());
     await new Promise((resolve) => server?.close(resolve));
-    const error = await runPrometheusCheck(
-      check(`${url.replace('//', '//admin:pw4242@')}/?token=zz99`, { query: 'up' }),
-    ).catch((err: unknown) => err);
+    const error = await runPrometheusCheck(check(`${url}/?token=zz99`, { query: 'up' }), {
+      credentials: { headers: { authorization: 'Bearer tk5151' }, secrets: ['tk5151'] },
+    }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(PrometheusUnavailableError);
     expect((error as Error).message).toBe(
-      `prometheus ${url.replace('//', '//[redacted]@')}/?token=[redacted]: query up → connection refused`,
+      `prometheus ${url}/?token=[redacted]: query up → connection refused`,
     );
+    expect((error as Error).message).not.toContain('tk5151');
+  });
+
+  it('sends the credentials it is given with the query', async () => {
+    const seen: (string | undefined)[] = [];
+    const url = await serve((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(req.headers.authorization === 'Bearer tk5151' ? 200 : 401, {
+        'content-type': 'application/json',
+      });
+      res.end(JSON.stringify(vector([{}, '0'])));
+    });
+    const credentials = { headers: { authorization: 'Bearer tk5151' }, secrets: ['tk5151'] };
+    expect(await runPrometheusCheck(check(url), { credentials })).toMatchObject({ ok: true, value: 0 });
+    expect(seen).toEqual(['Bearer tk5151']);
+  });
+
+  it('refuses a URL that carries credentials without sending anything', async () => {
+    const url = await answering(vector([{}, '0']));
+    const outcome = await runPrometheusCheck(check(url.replace('//', '//admin:pw4242@')));
+    expect(outcome).toMatchObject({
+      ok: false,
+      detail:
+        'error_rate: not sent: the URL carries credentials (user:password@); configure basicAuth instead',
+    });
+    expect(requests).toEqual([]);
   });
 
   it('queries /api/v1/query under the base URL, keeping its path and parameters', async () => {
@@ -219,11 +247,17 @@ describe('runPrometheusCheck', () => {
 });
 
 describe('createHealthActivities', () => {
-  it('dispatches prometheus checks', async () => {
+  it('dispatches prometheus checks the config has', async () => {
     const url = await answering(vector([{}, '0']));
-    const outcome = await createHealthActivities().runHealthCheck({
+    const config = parseConfig(
+      configWithCheck(`{ name: error rate, prometheus: { url: "${url}", query: error_rate, max: 0.01 } }`),
+      't',
+      { env: {} },
+    );
+    const outcome = await createHealthActivities({ config }).runHealthCheck({
       kind: 'prometheus',
       prometheus: check(url),
+      source: { pipeline: 'web', stage: 'staging' },
     });
     expect(outcome).toMatchObject({ kind: 'prometheus', ok: true, value: 0 });
   });

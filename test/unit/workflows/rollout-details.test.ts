@@ -73,6 +73,22 @@ describe('rollout summary and details', () => {
     expect(text).toContain('freshet approve freshet-rollout-web-web-abab --by your-name');
   });
 
+  it('tells the UI user that a stage with requireSignature takes signed decisions only', () => {
+    const text = rolloutCurrentDetails(
+      status({
+        phase: 'awaiting-approval',
+        stage: 'production',
+        stageIndex: 1,
+        approval: { stage: 'production', since: 'a', deadline: 'b', approvers: ['alice'], signedOnly: true },
+      }),
+    );
+    expect(text).toContain('This stage takes **signed decisions only**');
+    expect(text).toContain(
+      'freshet approve freshet-rollout-web-web-abab --by your-name --key your-private-key',
+    );
+    expect(text).not.toContain('send the Signal `approve`');
+  });
+
   it('lists targets and failing checks, and escapes table separators', () => {
     const text = rolloutCurrentDetails(
       status({
