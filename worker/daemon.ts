@@ -20,6 +20,7 @@ import { buildRegistryClients, registryHostIndex } from './registries.ts';
 import { countPendingApprovals, hasSearchAttributes } from './rollouts.ts';
 import { temporalConnectionOptions } from './temporal-connection.ts';
 import { dispatchHints, reconcileWatches, watchStatuses } from './watches.ts';
+import { createWebhookMetrics } from './webhooks/metrics.ts';
 import { type LogSink, silentLogSink } from './webhooks/types.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -115,6 +116,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }, options.freshnessIntervalMs ?? 15_000);
   };
 
+  const webhookMetrics = createWebhookMetrics(metrics.registry);
   const webhookSecrets = new Map<string, string>();
   for (const r of config.registries) {
     if (!r.webhook) continue;
@@ -172,6 +174,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         webhooks: {
           secretFor: (source) => webhookSecrets.get(source),
           onHints: (hints) => dispatchHints(client, config, hints),
+          onRefused: webhookMetrics.refused,
           logger: log,
         },
       },
