@@ -21,6 +21,7 @@ import { buildRegistryClients, registryHostIndex } from './registries.ts';
 import { countPendingApprovals, hasSearchAttributes } from './rollouts.ts';
 import { temporalConnectionOptions } from './temporal-connection.ts';
 import { dispatchHints, reconcileWatches, watchStatuses } from './watches.ts';
+import { createWebhookMetrics } from './webhooks/metrics.ts';
 import { type LogSink, silentLogSink } from './webhooks/types.ts';
 import type { ForeignWorkflow } from './workflow-owner.ts';
 
@@ -119,6 +120,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }, options.freshnessIntervalMs ?? 15_000);
   };
 
+  const webhookMetrics = createWebhookMetrics(metrics.registry);
   const webhookSecrets = new Map<string, string>();
   for (const r of config.registries) {
     if (!r.webhook) continue;
@@ -201,6 +203,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         webhooks: {
           secretFor: (source) => webhookSecrets.get(source),
           onHints: (hints) => dispatchHints(client, config, hints),
+          onRefused: webhookMetrics.refused,
           logger: log,
         },
       },

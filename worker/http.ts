@@ -1,15 +1,19 @@
 // The daemon's HTTP server: Prometheus scrapes, Kubernetes probes and registry webhooks. It is
-// the only part of Freshet that strangers can reach, so every body is size-limited while it
-// streams, slow clients are cut off, and logs name paths and sources but never headers or query
-// strings (which may carry webhook tokens).
+// the only part of Freshet that strangers can reach, so routes match the raw path (never one a
+// URL parser resolved), a webhook's token is checked before its body is read, bodies nobody has
+// authenticated yet are few at a time, every body is size-limited while it streams, connections
+// are capped, slow clients are cut off, and logs name paths and sources but never headers or
+// query strings (which may carry webhook tokens).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isRequestTargetRefusal, parseRequestTarget } from './request-target.ts';
 import {
+  admitWebhookBody,
   bodyTooLarge,
   handleWebhook,
-  isWebhookSourceEnabled,
   maxWebhookBodyBytes,
   type WebhookOptions,
+  type WebhookResponse,
 } from './webhooks/handler.ts';
 import { type LogSink, silentLogSink } from './webhooks/types.ts';
 
@@ -29,12 +33,23 @@ export type HttpTimeouts = {
   closeGraceMs: number;
 };
 
+export type HttpLimits = {
+  /** Open connections at once; Node drops the ones beyond it as they arrive. */
+  connections: number;
+  /**
+   * Webhook bodies read before their sender is authenticated (sources that sign the body), at
+   * once; beyond it a request gets 503 with Retry-After, unread.
+   */
+  unauthenticatedBodies: number;
+};
+
 export type HttpServerOptions = {
   host: string;
   port: number;
   routes: HttpRoutes;
   logger?: LogSink;
   timeouts?: Partial<HttpTimeouts>;
+  limits?: Partial<HttpLimits>;
 };
 
 export type HttpServer = {
@@ -51,14 +66,21 @@ const defaultTimeouts: HttpTimeouts = {
   closeGraceMs: 10_000,
 };
 
+const defaultLimits: HttpLimits = { connections: 256, unauthenticatedBodies: 8 };
+
+/** Seconds a webhook sender refused for load waits before trying again. */
+const busyRetryAfterSeconds = 1;
+
 type Answer = { status: number; contentType: string; body: string; headers?: Record<string, string> };
 
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const log = options.logger ?? silentLogSink;
   const timeouts = { ...defaultTimeouts, ...options.timeouts };
+  const limits = { ...defaultLimits, ...options.limits };
   const { routes } = options;
   const webhookOptions: WebhookOptions = { ...routes.webhooks, logger: routes.webhooks.logger ?? log };
   let closing = false;
+  let unauthenticatedBodies = 0;
 
   const server = createServer({
     requestTimeout: timeouts.requestMs,
@@ -67,6 +89,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     // Node checks the two timeouts above only this often (30 s by default).
     connectionsCheckingInterval: Math.max(50, Math.min(1_000, timeouts.requestMs / 4)),
   });
+  server.maxConnections = limits.connections;
 
   const send = (req: IncomingMessage, res: ServerResponse, answer: Answer): void => {
     const headers: Record<string, string | number> = {
@@ -82,64 +105,104 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   };
 
   async function answer(req: IncomingMessage): Promise<Answer> {
-    const url = URL.parse(req.url ?? '/', 'http://freshet.invalid');
-    if (!url) return json(400, { error: 'malformed request target' });
+    const target = parseRequestTarget(req.url ?? '');
+    if (isRequestTargetRefusal(target)) return json(target.status, { error: target.error });
     const method = req.method ?? 'GET';
-    const probe = probes[url.pathname];
+    const [first = '', second, ...rest] = target.segments;
+    const probe = second === undefined ? probes.get(first) : undefined;
     if (probe) {
       return method === 'GET' || method === 'HEAD' ? probe() : methodNotAllowed('GET, HEAD');
     }
-    const webhookPath = /^\/webhooks\/([^/]+)$/.exec(url.pathname);
-    if (webhookPath?.[1]) {
-      return method === 'POST'
-        ? receiveWebhook(req, webhookPath[1], url.searchParams)
-        : methodNotAllowed('POST');
+    if (first === 'webhooks' && second && rest.length === 0) {
+      return method === 'POST' ? receiveWebhook(req, second, target.query) : methodNotAllowed('POST');
     }
     return json(404, { error: 'not found' });
   }
 
-  const probes: Record<string, () => Promise<Answer>> = {
-    '/metrics': async () => {
-      try {
-        const metrics = await routes.metrics();
-        return { status: 200, contentType: metrics.contentType, body: metrics.body };
-      } catch (err) {
-        log.error({ err }, 'metrics could not be collected');
-        return json(500, { error: 'metrics could not be collected' });
-      }
-    },
-    '/healthz': async () => {
-      const healthy = await routes.healthz().catch((err: unknown) => {
-        log.error({ err }, 'health check failed');
-        return false;
-      });
-      return healthy ? json(200, { status: 'ok' }) : json(503, { status: 'unhealthy' });
-    },
-    '/readyz': async () => {
-      const readiness = await routes.readyz().catch((err: unknown) => {
-        log.error({ err }, 'readiness check failed');
-        return { ok: false, checks: { readyz: 'could not be evaluated' } };
-      });
-      return json(readiness.ok ? 200 : 503, { ready: readiness.ok, checks: readiness.checks });
-    },
-  };
+  const probes = new Map<string, () => Promise<Answer>>([
+    [
+      'metrics',
+      async () => {
+        try {
+          const metrics = await routes.metrics();
+          return { status: 200, contentType: metrics.contentType, body: metrics.body };
+        } catch (err) {
+          log.error({ err }, 'metrics could not be collected');
+          return json(500, { error: 'metrics could not be collected' });
+        }
+      },
+    ],
+    [
+      'healthz',
+      async () => {
+        const healthy = await routes.healthz().catch((err: unknown) => {
+          log.error({ err }, 'health check failed');
+          return false;
+        });
+        return healthy ? json(200, { status: 'ok' }) : json(503, { status: 'unhealthy' });
+      },
+    ],
+    [
+      'readyz',
+      async () => {
+        const readiness = await routes.readyz().catch((err: unknown) => {
+          log.error({ err }, 'readiness check failed');
+          return { ok: false, checks: { readyz: 'could not be evaluated' } };
+        });
+        return json(readiness.ok ? 200 : 503, { ready: readiness.ok, checks: readiness.checks });
+      },
+    ],
+  ]);
 
   async function receiveWebhook(
     req: IncomingMessage,
     source: string,
     query: URLSearchParams,
   ): Promise<Answer> {
-    // Refuse before reading, so an unknown path cannot make the server buffer a body.
-    if (!isWebhookSourceEnabled(source, webhookOptions)) {
-      return json(404, { error: 'no webhook receiver at this path' });
+    const response = await webhookResponse(req, source, query);
+    if (response.refusal) webhookOptions.onRefused?.(source, response.refusal);
+    const answer = json(response.status, response.body);
+    return response.refusal === 'busy'
+      ? { ...answer, headers: { 'retry-after': String(busyRetryAfterSeconds) } }
+      : answer;
+  }
+
+  async function webhookResponse(
+    req: IncomingMessage,
+    source: string,
+    query: URLSearchParams,
+  ): Promise<WebhookResponse> {
+    // Unknown sources and wrong tokens are refused before a byte of the body is read.
+    const admission = admitWebhookBody({ source, headers: req.headers, query }, webhookOptions);
+    if (!admission.admitted) return admission.response;
+    if (admission.authenticated) return readAndHandle(req, source, query);
+    if (unauthenticatedBodies >= limits.unauthenticatedBodies) {
+      log.warn({ source }, 'webhook refused: too many unauthenticated bodies being read');
+      return {
+        status: 503,
+        body: { error: 'too many webhook requests at once; retry later' },
+        refusal: 'busy',
+      };
     }
+    unauthenticatedBodies++;
+    try {
+      return await readAndHandle(req, source, query);
+    } finally {
+      unauthenticatedBodies--;
+    }
+  }
+
+  async function readAndHandle(
+    req: IncomingMessage,
+    source: string,
+    query: URLSearchParams,
+  ): Promise<WebhookResponse> {
     const rawBody = await readBodyWithin(req, maxWebhookBodyBytes);
     if (rawBody === undefined) {
       log.warn({ source }, 'webhook refused: body too large');
-      return json(bodyTooLarge.status, bodyTooLarge.body);
+      return bodyTooLarge;
     }
-    const response = await handleWebhook({ source, headers: req.headers, rawBody, query }, webhookOptions);
-    return json(response.status, response.body);
+    return handleWebhook({ source, headers: req.headers, rawBody, query }, webhookOptions);
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {

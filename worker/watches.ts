@@ -120,44 +120,59 @@ async function legacyState(
 }
 
 /**
- * Sends checkNow to every running watch that follows the hinted repository. Returns 'ignored'
- * when none matches, so the webhook answers 202 without touching any workflow.
+ * Sends one checkNow to every running watch that follows a hinted repository: one per watch
+ * group and request, however many pushes the request reports (a Quay payload may list tens of
+ * thousands of tags). Returns 'ignored' when none matches, so the webhook answers 202 without
+ * touching any workflow.
  */
 export async function dispatchHints(
   client: Client,
   config: Config,
   hints: readonly WebhookHint[],
 ): Promise<'accepted' | 'ignored'> {
-  const groups = watchGroups(config);
   const registryHosts = new Map(config.registries.map((r) => [r.name, new URL(r.url).host]));
   let matched = false;
-  for (const hint of hints) {
-    for (const [group, images] of groups) {
-      const hit = images.some(
+  for (const [group, images] of watchGroups(config)) {
+    const byRepository = Map.groupBy(images, (img) => img.repository);
+    const concerned = hints.filter((hint) =>
+      (byRepository.get(hint.repository) ?? []).some(
         (img) =>
-          img.repository === hint.repository &&
           (hint.registryHost === undefined || sameHost(registryHosts.get(img.registry), hint.registryHost)) &&
           (hint.tag === undefined || !('tag' in img.track) || img.track.tag === hint.tag),
-      );
-      if (!hit) continue;
-      const signalArg: CheckNowHint = {
-        repository: hint.repository,
-        source: hint.source,
-        ...(hint.tag ? { tag: hint.tag } : {}),
-      };
-      // Only a running watch is signalled: the daemon starts watches with their settings, and a
-      // watch started here would take this very push as its baseline instead of rolling it out.
-      try {
-        await client.workflow
-          .getHandle(watchWorkflowId(config.temporal.instance, group))
-          .signal(checkNowSignal, signalArg);
-        matched = true;
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-      }
+      ),
+    );
+    if (concerned.length === 0) continue;
+    // Only a running watch is signalled: the daemon starts watches with their settings, and a
+    // watch started here would take this very push as its baseline instead of rolling it out.
+    try {
+      await client.workflow
+        .getHandle(watchWorkflowId(config.temporal.instance, group))
+        .signal(checkNowSignal, checkNowFor(concerned));
+      matched = true;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
   }
   return matched ? 'accepted' : 'ignored';
+}
+
+/** More repositories than this in one request, and the whole group is checked instead. */
+const maxRepositoriesNamed = 1_000;
+
+/**
+ * The one checkNow for a group's hints: the repository (and tag) when they all name the same
+ * one, the repositories when several are concerned, or none past `maxRepositoriesNamed`, so the
+ * watch checks every image of the group once instead of receiving a signal per push.
+ */
+export function checkNowFor(hints: readonly WebhookHint[]): CheckNowHint {
+  const [first] = hints;
+  const source = first?.source ? { source: first.source } : {};
+  const repositories = [...new Set(hints.map((h) => h.repository))].sort();
+  if (!first || repositories.length > maxRepositoriesNamed) return source;
+  if (repositories.length > 1) return { ...source, repositories };
+  const tags = new Set(hints.map((h) => h.tag));
+  const [tag] = tags;
+  return { ...source, repository: first.repository, ...(tags.size === 1 && tag ? { tag } : {}) };
 }
 
 /** Registries behind proxies may be addressed by another port or name; a hint's host is advisory. */

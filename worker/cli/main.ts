@@ -26,7 +26,7 @@ Rolls rebuilt container images out through Kubernetes stages, durably, on Tempor
 Commands:
   start             run the daemon (worker, watches, HTTP: /metrics /healthz /readyz /webhooks)
   validate-config   check a config file and explain every problem
-  status            running rollouts and pending approvals
+  status            running rollouts and pending approvals (works with no worker running)
   approve, reject   decide on a rollout waiting for approval
   pause, resume     hold a rollout at its next safe point, or let it go on
   abort             stop a rollout and roll its current stage back
@@ -66,11 +66,16 @@ summary and exits 0.
                     files) is a readable, non-empty file; values are never printed`,
   status: `Usage: freshet status [--config FILE] [--json]
 
-Lists the running rollouts of this config's task queue: phase, stage, wave and what each one
-waits for.
+Lists the running rollouts of this config's task queue from Temporal's visibility (search
+attributes), so it answers with no worker running: phase and stage. When a worker answers a
+rollout's status query within 2s, it adds the wave and what the rollout waits for; rollouts
+whose details could not be queried are named, with why.
 
 ${configHelp}
-  --json              machine-readable output`,
+  --json              an array, one object per rollout: rolloutId, pipeline, image, digest,
+                      phase, stage, startedAt, summary, queried; with "queried": true also the
+                      status query's fields (tag, paused, stageIndex, stages, wave, targets,
+                      approval, decisions, …), with "queried": false a queryError`,
   approve: `Usage: freshet approve ROLLOUT --by NAME [--key FILE] [--comment TEXT] [--config FILE]
 
 Approves the stage a rollout waits on. ROLLOUT is the workflow id or any unique part of it

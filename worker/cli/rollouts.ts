@@ -13,33 +13,89 @@ import {
   resumeSignal,
   rolloutStatusQuery,
 } from '../../workflows/rollout-messages.ts';
-import { activeRollouts, hasSearchAttributes } from '../rollouts.ts';
+import {
+  hasSearchAttributes,
+  listRunningRollouts,
+  type RolloutOverview,
+  rolloutOverviews,
+} from '../rollouts.ts';
 import { watchStatuses } from '../watches.ts';
 import { loadSigningKey, signDecision } from './approval-signing.ts';
 import { CliError, shortDigest, table } from './output.ts';
 
+/** How long `status` waits for a rollout's worker to answer its status query. */
+export const statusQueryTimeoutMs = 2_000;
+
+/**
+ * Running rollouts from visibility, so it answers with no worker running; each one's status
+ * query adds stage, wave and what it waits for when a worker answers, and the output names the
+ * rollouts whose details could not be queried.
+ */
 export async function statusCommand(client: Client, config: Config, json: boolean): Promise<string> {
-  const rollouts = await activeRollouts(client, config.temporal.taskQueue);
-  if (json) return JSON.stringify(rollouts, null, 2);
+  const rollouts = await rolloutOverviews(client, config.temporal.taskQueue, {
+    queryTimeoutMs: statusQueryTimeoutMs,
+  });
+  if (json) return JSON.stringify(rollouts.map(statusJson), null, 2);
   if (rollouts.length === 0) return 'No rollouts are running.';
-  const rows = rollouts.map((r) => [
-    r.rolloutId,
-    r.pipeline,
-    `${r.image}:${r.tag}@${shortDigest(r.digest)}`,
-    r.paused ? `${r.phase} (paused)` : r.phase,
-    r.stage ? `${r.stage} (${r.stageIndex + 1}/${r.stages})` : undefined,
-    r.wave ? `${r.wave.index + 1}/${r.wave.total}` : undefined,
-    waitingFor(r),
-  ]);
-  const pending = rollouts.filter((r) => r.phase === 'awaiting-approval').length;
+  const rows = rollouts.map(({ status: r, ...seen }) =>
+    r
+      ? [
+          r.rolloutId,
+          r.pipeline,
+          `${r.image}:${r.tag}@${shortDigest(r.digest)}`,
+          r.paused ? `${r.phase} (paused)` : r.phase,
+          r.stage ? `${r.stage} (${r.stageIndex + 1}/${r.stages})` : undefined,
+          r.wave ? `${r.wave.index + 1}/${r.wave.total}` : undefined,
+          waitingFor(r),
+        ]
+      : [
+          seen.rolloutId,
+          seen.pipeline,
+          seen.image ? `${seen.image}@${shortDigest(seen.digest) ?? '?'}` : seen.summary,
+          seen.phase ?? 'unknown',
+          seen.stage,
+          undefined,
+          'details not queried',
+        ],
+  );
+  const pending = rollouts.filter((r) => (r.status?.phase ?? r.phase) === 'awaiting-approval').length;
   return [
     table(['ROLLOUT', 'PIPELINE', 'IMAGE', 'PHASE', 'STAGE', 'WAVE', 'WAITING FOR'], rows),
     '',
     `${rollouts.length} running, ${pending} awaiting approval${pending ? ' (freshet approve ROLLOUT --by NAME)' : ''}`,
+    ...unqueried(rollouts),
   ].join('\n');
 }
 
+/**
+ * The `--json` shape (README): what visibility says of each rollout, overlaid with its status
+ * query's fields when it answered; `queried` says which, `queryError` why not.
+ */
+function statusJson({ status, queryError, ...seen }: RolloutOverview) {
+  return status ? { ...seen, ...status, queried: true } : { ...seen, queried: false, queryError };
+}
+
+/** One line per reason, naming the rollouts whose status query failed for it. */
+function unqueried(rollouts: RolloutOverview[]): string[] {
+  const byReason = new Map<string, string[]>();
+  for (const r of rollouts) {
+    if (r.status) continue;
+    const reason = r.queryError ?? 'not queried';
+    byReason.set(reason, [...(byReason.get(reason) ?? []), r.rolloutId]);
+  }
+  return [...byReason].map(
+    ([reason, ids]) =>
+      `Could not query the details of ${ids.length} rollout${ids.length === 1 ? '' : 's'} (${reason}); phase and stage are from visibility: ${ids.join(', ')}`,
+  );
+}
+
 function waitingFor(r: RolloutStatus): string | undefined {
+  const stuck = r.rollbackStuck ?? [];
+  if (stuck.length) {
+    const targets = stuck.map((t) => `${t.namespace}/${t.deployment}`).join(', ');
+    const error = stuck[0]?.error ?? '';
+    return `rollback stuck since ${stuck[0]?.since}, retrying: ${targets} (${error.length > 120 ? `${error.slice(0, 117)}...` : error})`;
+  }
   if (r.approval) {
     const who = r.approval.approvers?.length ? r.approval.approvers.join('|') : 'anyone';
     return `${r.approval.signedOnly ? 'signed ' : ''}approval by ${who} until ${r.approval.deadline}`;
@@ -51,7 +107,7 @@ function waitingFor(r: RolloutStatus): string | undefined {
 /** Accepts a full workflow id, or any unique part of a running rollout's id. */
 export async function resolveRolloutId(client: Client, config: Config, given: string): Promise<string> {
   if (given.startsWith('freshet-rollout-')) return given;
-  const ids = (await activeRollouts(client, config.temporal.taskQueue)).map((r) => r.rolloutId);
+  const ids = (await listRunningRollouts(client, config.temporal.taskQueue)).map((r) => r.rolloutId);
   const matches = ids.filter((id) => id.includes(given));
   if (matches.length === 1 && matches[0]) return matches[0];
   if (matches.length === 0)

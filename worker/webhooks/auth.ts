@@ -1,5 +1,7 @@
-// Every webhook request is authenticated (invariant 9), before its body is parsed. Secrets and
-// presented credentials are compared in constant time, and never logged or echoed.
+// Every webhook request is authenticated (invariant 9): before its body is read where the
+// credential travels in a header or the query, and before it is parsed where the credential is a
+// signature of the body. Secrets and presented credentials are compared in constant time, and
+// never logged or echoed.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { singleHeader, type WebhookHeaders } from './types.ts';
 
@@ -19,7 +21,18 @@ export type AuthenticatedRequest = {
   query: URLSearchParams;
 };
 
-export function isAuthenticated(auth: WebhookAuth, secret: string, request: AuthenticatedRequest): boolean {
+export type RequestBeforeBody = Omit<AuthenticatedRequest, 'rawBody'>;
+
+/** True when the credential is a signature of the body, so the body must be read to check it. */
+export function signsBody(auth: WebhookAuth): boolean {
+  return auth.kind === 'github-signature';
+}
+
+/**
+ * What can be checked before any body byte is read: the whole credential of a token source, and
+ * the presence of a well-formed signature for a source that signs its body.
+ */
+export function mayBeAuthentic(auth: WebhookAuth, secret: string, request: RequestBeforeBody): boolean {
   if (!secret) return false;
   switch (auth.kind) {
     case 'bearer-token': {
@@ -27,11 +40,16 @@ export function isAuthenticated(auth: WebhookAuth, secret: string, request: Auth
       return token !== undefined && equalInConstantTime(token, secret);
     }
     case 'github-signature':
-      return hasValidGithubSignature(secret, request);
+      return presentedGithubSignature(request) !== undefined;
   }
 }
 
-function presentedToken(request: AuthenticatedRequest, tokenInQuery: boolean): string | undefined {
+export function isAuthenticated(auth: WebhookAuth, secret: string, request: AuthenticatedRequest): boolean {
+  if (!mayBeAuthentic(auth, secret, request)) return false;
+  return auth.kind === 'github-signature' ? hasValidGithubSignature(secret, request) : true;
+}
+
+function presentedToken(request: RequestBeforeBody, tokenInQuery: boolean): string | undefined {
   const authorization = singleHeader(request.headers, 'authorization');
   // A malformed header is not excused by a token in the query.
   if (authorization !== undefined) return /^Bearer +(\S+) *$/i.exec(authorization)?.[1];
@@ -47,9 +65,13 @@ function equalInConstantTime(presented: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-function hasValidGithubSignature(secret: string, request: AuthenticatedRequest): boolean {
+function presentedGithubSignature(request: RequestBeforeBody): string | undefined {
   const header = singleHeader(request.headers, 'x-hub-signature-256');
-  const hex = header === undefined ? undefined : /^sha256=([0-9a-f]{64})$/i.exec(header.trim())?.[1];
+  return header === undefined ? undefined : /^sha256=([0-9a-f]{64})$/i.exec(header.trim())?.[1];
+}
+
+function hasValidGithubSignature(secret: string, request: AuthenticatedRequest): boolean {
+  const hex = presentedGithubSignature(request);
   if (hex === undefined) return false;
   const expected = createHmac('sha256', secret).update(request.rawBody).digest();
   return timingSafeEqual(Buffer.from(hex, 'hex'), expected);

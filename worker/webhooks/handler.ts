@@ -2,7 +2,7 @@
 // answer can be tested without sockets. A request that is refused for any reason forwards
 // nothing (invariant 9); secrets, the Authorization header and the query never reach a log line
 // or a response (invariant 10).
-import { isAuthenticated } from './auth.ts';
+import { isAuthenticated, mayBeAuthentic, type RequestBeforeBody, signsBody } from './auth.ts';
 import { webhookReceiverFor } from './index.ts';
 import {
   type LogSink,
@@ -26,11 +26,25 @@ export type WebhookRequest = {
 
 export type HintDisposition = 'accepted' | 'ignored';
 
+/** Why a webhook request was refused; the label of `freshet_webhooks_refused_total`. */
+export const webhookRefusalReasons = [
+  'unknown_source',
+  'unauthorized',
+  'too_large',
+  'unsupported_media_type',
+  'malformed',
+  'busy',
+  'forward_failed',
+] as const;
+export type WebhookRefusalReason = (typeof webhookRefusalReasons)[number];
+
 export type WebhookOptions = {
   /** The configured secret of a source; undefined when no registry uses that source. */
   secretFor(source: string): string | undefined;
   /** Hands hints on (to the watch workflows); 'ignored' when none names a watched repository. */
   onHints(hints: WebhookHint[]): Promise<HintDisposition>;
+  /** Told once per refused request, for the refusal counter. */
+  onRefused?(source: string, reason: WebhookRefusalReason): void;
   logger?: LogSink;
 };
 
@@ -38,16 +52,49 @@ export type WebhookResponseBody =
   | { error: string; reason?: string }
   | { status: HintDisposition; hints: number; reason?: string };
 
-export type WebhookResponse = { status: number; body: WebhookResponseBody };
+export type WebhookResponse = { status: number; body: WebhookResponseBody; refusal?: WebhookRefusalReason };
 
 export const bodyTooLarge: Readonly<WebhookResponse> = {
   status: 413,
   body: { error: `body larger than ${maxWebhookBodyBytes} bytes` },
+  refusal: 'too_large',
 };
 
-/** Whether a request for this source can succeed at all; lets a server refuse before reading a body. */
-export function isWebhookSourceEnabled(source: string, options: WebhookOptions): boolean {
-  return webhookReceiverFor(source) !== undefined && Boolean(options.secretFor(source));
+const noReceiver: Readonly<WebhookResponse> = {
+  status: 404,
+  body: { error: 'no webhook receiver at this path' },
+  refusal: 'unknown_source',
+};
+
+const unauthorized: Readonly<WebhookResponse> = {
+  status: 401,
+  body: { error: 'missing or wrong credentials' },
+  refusal: 'unauthorized',
+};
+
+/**
+ * What the server must do before reading a body: refuse it (unknown source, wrong token, no
+ * signature), read it unauthenticated (a source that signs the body), or read it authenticated.
+ */
+export type BodyAdmission =
+  | { admitted: false; response: WebhookResponse }
+  | { admitted: true; authenticated: boolean };
+
+export function admitWebhookBody(
+  request: RequestBeforeBody & { source: string },
+  options: WebhookOptions,
+): BodyAdmission {
+  const receiver = webhookReceiverFor(request.source);
+  const secret = receiver ? options.secretFor(request.source) : undefined;
+  if (!receiver || !secret) return { admitted: false, response: noReceiver };
+  if (!mayBeAuthentic(receiver.auth, secret, request)) {
+    (options.logger ?? silentLogSink).warn(
+      { source: request.source },
+      'webhook refused: missing or wrong credentials',
+    );
+    return { admitted: false, response: unauthorized };
+  }
+  return { admitted: true, authenticated: !signsBody(receiver.auth) };
 }
 
 export async function handleWebhook(
@@ -59,15 +106,19 @@ export async function handleWebhook(
   const receiver = webhookReceiverFor(source);
   const secret = receiver ? options.secretFor(source) : undefined;
   // One answer for unknown and unconfigured sources: a caller learns nothing about the config.
-  if (!receiver || !secret) return { status: 404, body: { error: 'no webhook receiver at this path' } };
+  if (!receiver || !secret) return noReceiver;
 
   if (request.rawBody.length > maxWebhookBodyBytes) return bodyTooLarge;
   if (!isAuthenticated(receiver.auth, secret, request)) {
     log.warn({ source }, 'webhook refused: missing or wrong credentials');
-    return { status: 401, body: { error: 'missing or wrong credentials' } };
+    return unauthorized;
   }
   if (!isJsonContentType(singleHeader(request.headers, 'content-type'))) {
-    return { status: 415, body: { error: 'expected a JSON body (Content-Type application/json)' } };
+    return {
+      status: 415,
+      body: { error: 'expected a JSON body (Content-Type application/json)' },
+      refusal: 'unsupported_media_type',
+    };
   }
 
   let payload: unknown;
@@ -75,7 +126,7 @@ export async function handleWebhook(
     payload = JSON.parse(request.rawBody.toString('utf8'));
   } catch {
     log.warn({ source }, 'webhook refused: malformed JSON');
-    return { status: 400, body: { error: 'malformed JSON' } };
+    return { status: 400, body: { error: 'malformed JSON' }, refusal: 'malformed' };
   }
 
   let hints: WebhookHint[];
@@ -84,7 +135,11 @@ export async function handleWebhook(
   } catch (err) {
     if (!(err instanceof WebhookPayloadError)) throw err;
     log.warn({ source, reason: err.message }, 'webhook refused: not a payload of this source');
-    return { status: 400, body: { error: `not a ${source} webhook payload`, reason: err.message } };
+    return {
+      status: 400,
+      body: { error: `not a ${source} webhook payload`, reason: err.message },
+      refusal: 'malformed',
+    };
   }
   if (hints.length === 0) {
     return { status: 202, body: { status: 'ignored', hints: 0, reason: 'no image push in this event' } };
@@ -96,9 +151,22 @@ export async function handleWebhook(
   } catch (err) {
     // The failure is ours and passing: 503 says so, and Distribution redelivers until it gets a 2xx.
     log.error({ source, err }, 'webhook hints could not be forwarded');
-    return { status: 503, body: { error: 'cannot forward the event now; retry later' } };
+    return {
+      status: 503,
+      body: { error: 'cannot forward the event now; retry later' },
+      refusal: 'forward_failed',
+    };
   }
-  log.info({ source, hints, disposition }, 'webhook received');
+  // A count and a few names: one request may report tens of thousands of pushes.
+  log.info(
+    {
+      source,
+      hints: hints.length,
+      repositories: [...new Set(hints.map((h) => h.repository))].slice(0, 10),
+      disposition,
+    },
+    'webhook received',
+  );
   return disposition === 'accepted'
     ? { status: 202, body: { status: 'accepted', hints: hints.length } }
     : { status: 202, body: { status: 'ignored', hints: hints.length, reason: 'no watched image matches' } };

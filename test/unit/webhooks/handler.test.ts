@@ -163,6 +163,7 @@ describe('handleWebhook', () => {
         error: 'not a distribution webhook payload',
         reason: 'events[0].target.repository: expected a repository name such as acme/web',
       },
+      refusal: 'malformed',
     });
   });
 

@@ -2,7 +2,8 @@
 // and a raw node:http client for tests that must control how much of a body is sent.
 import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { Counter, Registry } from 'prom-client';
-import { type HttpRoutes, type HttpServer, startHttpServer } from '../../../worker/http.ts';
+import { type HttpLimits, type HttpRoutes, type HttpServer, startHttpServer } from '../../../worker/http.ts';
+import type { WebhookRefusalReason } from '../../../worker/webhooks/handler.ts';
 import type { LogSink, WebhookHint } from '../../../worker/webhooks/types.ts';
 import { distributionEnvelope, distributionEvent } from './payloads.ts';
 
@@ -24,7 +25,11 @@ export function deferred(): Deferred {
 
 /** A server plus everything it handed to onHints and logged. */
 export async function startTestServer(
-  options: { timeouts?: { requestMs?: number; closeGraceMs?: number }; logger?: LogSink } = {},
+  options: {
+    timeouts?: { requestMs?: number; closeGraceMs?: number };
+    limits?: Partial<HttpLimits>;
+    logger?: LogSink;
+  } = {},
 ) {
   const state = {
     healthy: true,
@@ -33,6 +38,7 @@ export async function startTestServer(
     hold: undefined as Deferred | undefined,
     onHintsCalled: deferred(),
     logs: [] as unknown[],
+    refused: [] as { source: string; reason: WebhookRefusalReason }[],
   };
   const metrics = new Registry();
   new Counter({ name: 'freshet_webhook_test_total', help: 'Counts nothing.', registers: [metrics] }).inc(3);
@@ -47,6 +53,9 @@ export async function startTestServer(
         state.onHintsCalled.resolve();
         await state.hold?.promise;
         return hints.some((hint) => watched.has(hint.repository)) ? 'accepted' : 'ignored';
+      },
+      onRefused: (source, reason) => {
+        state.refused.push({ source, reason });
       },
     },
   };
