@@ -4,23 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { configJsonSchema, schemaFile } from '../../../config/json-schema.ts';
 import { ConfigError, expandEnv, formatPath, loadConfigFile, parseConfig } from '../../../config/load.ts';
+import { base } from '../../support/config-yaml.ts';
 
 const examples = fileURLToPath(new URL('../../../config/examples/', import.meta.url));
-
-const base = `
-registries:
-  - { name: local, url: "http://127.0.0.1:5000" }
-clusters:
-  staging: { kubeconfig: ./kube }
-images:
-  - { name: web, registry: local, repository: acme/web, track: { tag: "1.4" }, pipeline: web }
-pipelines:
-  web:
-    stages:
-      - name: staging
-        cluster: staging
-        targets: [ { namespace: web, deployment: api } ]
-`;
 
 function problems(yaml: string, env: NodeJS.ProcessEnv = {}) {
   try {

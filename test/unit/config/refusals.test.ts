@@ -3,21 +3,7 @@
 // empty file, and keys of the wrong type (said as such, not as "required").
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../../config/load.ts';
-
-const base = `
-registries:
-  - { name: local, url: "http://127.0.0.1:5000" }
-clusters:
-  staging: { kubeconfig: ./kube }
-images:
-  - { name: web, registry: local, repository: acme/web, track: { tag: "1.4" }, pipeline: web }
-pipelines:
-  web:
-    stages:
-      - name: staging
-        cluster: staging
-        targets: [ { namespace: web, deployment: api } ]
-`;
+import { base } from '../../support/config-yaml.ts';
 
 /** Every problem as `path: message`, the way `freshet validate-config` prints it (without lines). */
 function problems(yaml: string): string[] {

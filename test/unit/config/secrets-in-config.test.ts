@@ -8,21 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../../config/load.ts';
-
-const base = `
-registries:
-  - { name: local, url: "http://127.0.0.1:5000" }
-clusters:
-  staging: { kubeconfig: ./kube }
-images:
-  - { name: web, registry: local, repository: acme/web, track: { tag: "1.4" }, pipeline: web }
-pipelines:
-  web:
-    stages:
-      - name: staging
-        cluster: staging
-        targets: [ { namespace: web, deployment: api } ]
-`;
+import { base } from '../../support/config-yaml.ts';
 
 function failure(yaml: string, env: NodeJS.ProcessEnv = {}, checkSecrets = false): ConfigError {
   try {
