@@ -25,7 +25,7 @@ export interface RolloutOverview {
   rolloutId: string;
   pipeline?: string;
   image?: string;
-  /** Read from the workflow id, which ends in the digest's hex. */
+  /** Read from the workflow id: the digest's hex, then `@<instance>` (absent in older ids). */
   digest?: string;
   phase?: string;
   stage?: string;
@@ -58,7 +58,7 @@ export async function listRunningRollouts(client: Client, taskQueue: string): Pr
 
 function fromVisibility(wf: WorkflowExecutionInfo): RolloutOverview {
   const attrs = wf.typedSearchAttributes;
-  const hex = /-([a-f0-9]{64})$/.exec(wf.workflowId)?.[1];
+  const hex = /-([a-f0-9]{64})(?:@[^@]+)?$/.exec(wf.workflowId)?.[1];
   const overview: RolloutOverview = { rolloutId: wf.workflowId, startedAt: wf.startTime.toISOString() };
   for (const field of ['pipeline', 'image', 'stage', 'phase'] as const) {
     const value = attrs.get(keys[field]);

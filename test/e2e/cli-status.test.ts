@@ -105,7 +105,7 @@ describe('freshet status reads rollouts from visibility', () => {
       // The server says so at once when it knows no worker polls, else the 2 s deadline does.
       queryError: expect.stringMatching(noWorker),
     });
-    expect(id.endsWith(String(listed?.digest).slice(7))).toBe(true);
+    expect(id).toContain(`-${String(listed?.digest).slice(7)}@`);
 
     const text = await run(['status']);
     expect(text.code).toBe(0);
