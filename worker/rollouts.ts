@@ -114,7 +114,8 @@ function queryFailure(err: unknown, timeoutMs: number): string {
     .filter((e): e is Error => e instanceof Error)
     .map((e) => e.message)
     .join(': ');
-  if (code === 4 || /DEADLINE_EXCEEDED/.test(message)) {
+  // The deadline shows as DEADLINE_EXCEEDED, or as CANCELLED when the client gives the call up.
+  if (code === 4 || code === 1 || /DEADLINE_EXCEEDED|CANCELLED/.test(message)) {
     return `no worker answered within ${timeoutMs / 1000}s; is the daemon running?`;
   }
   if (code === 9 && /no poller/i.test(message))
