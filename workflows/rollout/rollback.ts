@@ -83,12 +83,7 @@ async function rollbackByWave(
             );
             return;
           }
-          if (r.result === 'drift') {
-            c.target.state = 'drift';
-            c.target.detail = `changed by someone else (now ${r.currentImage || 'gone'}); left alone`;
-            problems.push(`${name} drifted to ${r.currentImage || 'nothing'}; left alone`);
-            return;
-          }
+          if (r.result === 'drift') return markDrift(c, r.currentImage, problems);
           reverted++;
           c.target.image = c.toImage;
           waiting.push(
@@ -103,11 +98,7 @@ async function rollbackByWave(
               () => {
                 c.target.state = 'rolled_back';
               },
-              (err: unknown) => {
-                c.target.state = 'failed';
-                c.target.detail = `rolled back, but not healthy: ${failureMessage(err)}`;
-                problems.push(`${name} rolled back but is not healthy: ${failureMessage(err)}`);
-              },
+              (err: unknown) => markUnhealthy(c, err, problems),
             ),
           );
         }),
@@ -192,6 +183,21 @@ async function reportStuck(state: RolloutState, stage: StageSpec, stuck: boolean
     .catch(() => undefined);
 }
 
+/** Someone else changed the target since this rollout patched it: left alone, and said so. */
+function markDrift(c: Compensation, currentImage: string, problems: string[]): void {
+  c.target.state = 'drift';
+  c.target.detail = `changed by someone else (now ${currentImage || 'gone'}); left alone`;
+  problems.push(`${c.ref.namespace}/${c.ref.deployment} drifted to ${currentImage || 'nothing'}; left alone`);
+}
+
+function markUnhealthy(c: Compensation, err: unknown, problems: string[]): void {
+  c.target.state = 'failed';
+  c.target.detail = `rolled back, but not healthy: ${failureMessage(err)}`;
+  problems.push(
+    `${c.ref.namespace}/${c.ref.deployment} rolled back but is not healthy: ${failureMessage(err)}`,
+  );
+}
+
 /** Rollouts recorded before rollbackUntilDonePatch replay through this path. */
 async function rollbackOneByOne(
   state: RolloutState,
@@ -214,9 +220,7 @@ async function rollbackOneByOne(
         reason,
       });
       if (r.result === 'drift') {
-        c.target.state = 'drift';
-        c.target.detail = `changed by someone else (now ${r.currentImage || 'gone'}); left alone`;
-        problems.push(`${name} drifted to ${r.currentImage || 'nothing'}; left alone`);
+        markDrift(c, r.currentImage, problems);
         continue;
       }
       reverted++;
@@ -226,11 +230,7 @@ async function rollbackOneByOne(
           () => {
             c.target.state = 'rolled_back';
           },
-          (err: unknown) => {
-            c.target.state = 'failed';
-            c.target.detail = `rolled back, but not healthy: ${failureMessage(err)}`;
-            problems.push(`${name} rolled back but is not healthy: ${failureMessage(err)}`);
-          },
+          (err: unknown) => markUnhealthy(c, err, problems),
         ),
       );
     } catch (err) {
