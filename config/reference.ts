@@ -33,6 +33,10 @@ export const descriptions: Record<string, string> = {
   'registries[].auth.tokenFile': 'File holding the token',
   'registries[].maxConcurrency': 'Requests in flight to this registry at most',
   'registries[].timeout': 'Timeout of each registry request (100ms to 1m)',
+  'registries[].tokenRealms':
+    "Token realm hosts, besides the registry's own (and auth.docker.io for Docker Hub), that may receive its credentials",
+  'registries[].maxRetryAfter':
+    'Longest Retry-After slept through (0s to 1m); a longer one fails the check and is retried next interval',
   'registries[].webhook': 'Receive push webhooks on /webhooks/<source> (one registry per source)',
   'registries[].webhook.source': 'Which registry sends them',
   'registries[].webhook.tokenEnv': 'Environment variable holding the shared token or HMAC secret',

@@ -70,6 +70,14 @@ const registryAuth = z.discriminatedUnion('type', [
 
 export const webhookSources = ['distribution', 'dockerhub', 'harbor', 'quay', 'ghcr'] as const;
 
+/** A token realm's host as a challenge names it: `auth.example.com`, or `host:port` for one port. */
+const realmHost = z
+  .string()
+  .regex(
+    /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:\d{1,5})?$/,
+    'expected a host name such as auth.example.com, optionally with :port (not a URL)',
+  );
+
 const registry = z.strictObject({
   name: name('registry'),
   url: urlWithoutCredentials(
@@ -86,6 +94,10 @@ const registry = z.strictObject({
     // The watch's check activity has 2 minutes for a whole cycle (workflows/watch.ts).
     max: { ms: 60_000, why: 'one watch cycle checks all its images within 2 minutes' },
   }).prefault('10s'),
+  tokenRealms: z.array(realmHost).max(16).default([]),
+  maxRetryAfter: durationWithin({
+    max: { ms: 60_000, why: 'one watch cycle checks all its images within 2 minutes' },
+  }).prefault('30s'),
   webhook: z
     .strictObject({ source: z.enum(webhookSources), ...secretRef('token') })
     .superRefine(exactlyOneSecret('token'))

@@ -1,7 +1,8 @@
 // Joins what each target runs (from Kubernetes) with what the watches know (from Temporal) into
 // the freshness metrics. Runs on a timer so a scrape only reads finished gauges.
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { parseImageReference, pinnedDigest } from '../activities/watch/image-reference.ts';
+import { registryHost } from '../activities/rollout/pipeline-spec.ts';
+import { pinnedDigest, referencesImage } from '../activities/watch/image-reference.ts';
 import type { Config } from '../config/schema.ts';
 import type { DigestRecord, ImageState, WatchStatus } from '../workflows/watch-messages.ts';
 import type { ClusterClients } from './clusters.ts';
@@ -96,7 +97,7 @@ export async function collectTargets(
             if (
               target.container
                 ? c.name !== target.container
-                : parseImageReference(c.image ?? '')?.repository !== image.repository
+                : !referencesImage(c.image ?? '', registryHost(config, image.registry), image.repository)
             ) {
               continue;
             }

@@ -55,6 +55,18 @@ export function createMetrics(registry = new Registry()) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    registryRateLimitRemaining: new Gauge({
+      name: 'freshet_registry_ratelimit_remaining',
+      help: "Requests left in the registry's rate-limit window, from its ratelimit-remaining header (Docker Hub counts manifest GETs)",
+      labelNames: ['registry'],
+      registers: [registry],
+    }),
+    registryRateLimitLimit: new Gauge({
+      name: 'freshet_registry_ratelimit_limit',
+      help: "Requests the registry's rate-limit window allows, from its ratelimit-limit header",
+      labelNames: ['registry'],
+      registers: [registry],
+    }),
     watchErrors: new Counter({
       name: 'freshet_watch_errors_total',
       help: 'Image checks that failed, by registry',

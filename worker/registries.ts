@@ -1,6 +1,7 @@
 // Registry clients for the worker, built from the config with secrets resolved here and only here.
 import type { RegistryAuth } from '../activities/registry/auth.ts';
 import { RegistryClient } from '../activities/registry/client.ts';
+import { canonicalHost } from '../activities/watch/image-reference.ts';
 import type { Config, RegistryConfig } from '../config/schema.ts';
 import { resolveSecret } from '../config/secrets.ts';
 import type { Metrics } from './metrics.ts';
@@ -39,6 +40,9 @@ export function buildRegistryClients(config: Config, metrics?: Metrics): Map<str
         auth: authOf(r, i),
         maxConcurrency: r.maxConcurrency,
         timeoutMs: r.timeout,
+        maxRetryAfterMs: r.maxRetryAfter,
+        tokenRealms: r.tokenRealms,
+        tokenRealmsKey: `registries[${i}].tokenRealms (${r.name})`,
         ...(credentialsHint(r) ? { credentialsHint: credentialsHint(r) } : {}),
         ...(metrics
           ? {
@@ -48,6 +52,11 @@ export function buildRegistryClients(config: Config, metrics?: Metrics): Map<str
                   { registry: e.registry, method: e.method },
                   e.durationSeconds,
                 );
+              },
+              onRateLimit: (registry, budget) => {
+                metrics.registryRateLimitRemaining.set({ registry }, budget.remaining);
+                if (budget.limit !== undefined)
+                  metrics.registryRateLimitLimit.set({ registry }, budget.limit);
               },
             }
           : {}),
@@ -60,10 +69,6 @@ export function buildRegistryClients(config: Config, metrics?: Metrics): Map<str
 /** Maps the host of an image reference (as in a base-image annotation) to a configured registry. */
 export function registryHostIndex(config: Config): (host: string) => string | undefined {
   const byHost = new Map<string, string>();
-  for (const r of config.registries) {
-    const host = new URL(r.url).host;
-    byHost.set(host, r.name);
-    if (host === 'registry-1.docker.io' || host === 'index.docker.io') byHost.set('docker.io', r.name);
-  }
-  return (host) => byHost.get(host);
+  for (const r of config.registries) byHost.set(canonicalHost(new URL(r.url).host), r.name);
+  return (host) => byHost.get(canonicalHost(host));
 }

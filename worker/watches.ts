@@ -2,6 +2,7 @@
 // and turns webhook hints into checkNow signals (invariant 6: the watch re-resolves the tag).
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import { canonicalRepository } from '../activities/watch/image-reference.ts';
 import type { Config } from '../config/schema.ts';
 import {
   type CheckNowHint,
@@ -21,6 +22,7 @@ import { type ForeignWorkflow, runningTaskQueue } from './workflow-owner.ts';
 
 export function watchGroups(config: Config): Map<string, WatchedImage[]> {
   const groups = new Map<string, WatchedImage[]>();
+  const hosts = new Map(config.registries.map((r) => [r.name, new URL(r.url).host]));
   for (const img of config.images) {
     const group = img.watchGroup ?? img.registry;
     const track = img.track.tag
@@ -31,7 +33,8 @@ export function watchGroups(config: Config): Map<string, WatchedImage[]> {
     const watched: WatchedImage = {
       name: img.name,
       registry: img.registry,
-      repository: img.repository,
+      // `nginx` on Docker Hub is `library/nginx`: the name the registry and webhooks use.
+      repository: canonicalRepository(hosts.get(img.registry) ?? '', img.repository),
       track,
       intervalMs: img.interval,
       platform: img.platform,

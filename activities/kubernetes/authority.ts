@@ -5,7 +5,7 @@
 // and where to configure it; no refusal means the input is allowed.
 import type { Config, TargetConfig } from '../../config/schema.ts';
 import { registryHost } from '../rollout/pipeline-spec.ts';
-import { parseImageReference } from '../watch/image-reference.ts';
+import { canonicalImageName, imageNameOf } from '../watch/image-reference.ts';
 import { labelsMatch, selectorText } from './deployment.ts';
 import type { PlanStageInput, TargetSpec, UpdateInput } from './types.ts';
 
@@ -22,12 +22,6 @@ export interface KubernetesAuthority {
   planRefusal(input: PlanStageInput): string | undefined;
   /** `labels` are the Deployment's, which a selector target must match. */
   updateRefusal(input: UpdateInput, labels: Record<string, string> | undefined): string | undefined;
-}
-
-/** `host/repository` with Docker Hub's implicit parts, so equal images compare equal. */
-function repositoryOf(image: string): string | undefined {
-  const ref = parseImageReference(image);
-  return ref ? `${ref.host}/${ref.repository}` : undefined;
 }
 
 const sameSelector = (a: Record<string, string>, b: Record<string, string>) =>
@@ -66,7 +60,7 @@ export function kubernetesAuthority(config: Config): KubernetesAuthority {
   }
   for (const img of config.images) {
     if (img.pipeline === undefined) continue;
-    const repo = repositoryOf(`${registryHost(config, img.registry)}/${img.repository}`);
+    const repo = canonicalImageName(registryHost(config, img.registry), img.repository);
     if (repo) pipelines.get(img.pipeline)?.images.add(repo);
   }
 
@@ -104,7 +98,7 @@ export function kubernetesAuthority(config: Config): KubernetesAuthority {
     planRefusal(input) {
       const cluster = clusterRefusal(input.cluster);
       if (cluster) return cluster;
-      const found = scopeFor(input.pipeline, repositoryOf(`${input.registryHost}/${input.repository}`));
+      const found = scopeFor(input.pipeline, canonicalImageName(input.registryHost, input.repository));
       if (!found.scope) return found.refusal;
       const onCluster = found.scope.stages
         .filter((s) => s.cluster === input.cluster)
@@ -117,7 +111,7 @@ export function kubernetesAuthority(config: Config): KubernetesAuthority {
       const { cluster, namespace, deployment, container } = input.ref;
       const refused = clusterRefusal(cluster);
       if (refused) return refused;
-      const found = scopeFor(input.pipeline, repositoryOf(input.newImage));
+      const found = scopeFor(input.pipeline, imageNameOf(input.newImage));
       if (!found.scope) return found.refusal;
       const configured = found.scope.stages
         .filter((s) => s.cluster === cluster)

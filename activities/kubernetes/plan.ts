@@ -1,6 +1,6 @@
 // Which Deployments a stage changes, decided from cluster state by a pure function so the rules
 // (container choice, skips, problems) are unit-testable; the activity only fetches that state.
-import { parseImageReference, pinnedDigest } from '../watch/image-reference.ts';
+import { canonicalImageName, pinnedDigest, referencesImage } from '../watch/image-reference.ts';
 import type { KubernetesClients } from './clients.ts';
 import {
   annotations,
@@ -61,11 +61,8 @@ function chooseContainer(
 ): { container: string; image: string } | { problem: string } {
   const containers = d.spec.template.spec.containers;
   const where = `${d.namespace}/${d.name}`;
-  const wanted = `${want.host}/${want.repository}`;
-  const runsWanted = (image: string) => {
-    const ref = parseImageReference(image);
-    return ref?.host === want.host && ref.repository === want.repository;
-  };
+  const wanted = canonicalImageName(want.host, want.repository);
+  const runsWanted = (image: string) => referencesImage(image, want.host, want.repository);
   if (named !== undefined) {
     const c = containers.find((x) => x.name === named);
     if (!c) {
@@ -102,8 +99,7 @@ export function planTargets(
   input: PlanStageInput,
   instance: string,
 ): PlanStageResult {
-  const wantRef = parseImageReference(`${input.registryHost}/${input.repository}`);
-  const want = wantRef ?? { host: input.registryHost, repository: input.repository };
+  const want = { host: input.registryHost, repository: input.repository };
   const problems = new Set<string>();
   const planned = new Map<string, PlannedTarget>();
   for (const target of input.targets) {

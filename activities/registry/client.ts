@@ -2,6 +2,7 @@
 // GET (invariant 7); everything fetched by digest is verified against that digest.
 import { createHash } from 'node:crypto';
 import type { RegistryAuth } from './auth.ts';
+import { registryApiBase } from './docker-hub.ts';
 import {
   describeImage,
   describePlatforms,
@@ -12,6 +13,7 @@ import {
 } from './image-metadata.ts';
 import { decodeJson, imageConfigSchema, type Platform, tagListSchema } from './manifest-schemas.ts';
 import { manifestAccept, mediaTypeOf } from './media-types.ts';
+import type { RateLimitBudget } from './rate-limit.ts';
 import { describeReference, isValidDigest, referenceProblem } from './references.ts';
 import { isArtifactTag, nextPageUrl, normaliseTags } from './tag-list.ts';
 import { type RegistryRequestEvent, RegistryTransport } from './transport.ts';
@@ -33,8 +35,17 @@ export interface RegistryClientOptions {
   /** Longest Retry-After slept through; longer ones fail with `retryAfterMs` set. Default 30 s. */
   maxRetryAfterMs?: number;
   onRequest?: (event: RegistryRequestEvent) => void;
+  /** Every answer that announced the registry's request budget (Docker Hub's ratelimit-* headers). */
+  onRateLimit?: (registry: string, budget: RateLimitBudget) => void;
   /** Where the credentials come from, e.g. `REG_USER/REG_PASS`; named in 401 errors. */
   credentialsHint?: string;
+  /**
+   * Token realm hosts (`auth.example.com`, or `host:port` for one port) that may receive the
+   * credentials besides the registry's own host (and auth.docker.io for Docker Hub).
+   */
+  tokenRealms?: readonly string[];
+  /** The config key of `tokenRealms`, named when a realm was not sent the credentials. */
+  tokenRealmsKey?: string;
 }
 
 export interface ResolvedDigest {
@@ -75,10 +86,11 @@ export class RegistryClient {
     if (base.username || base.password) {
       throw new TypeError(`registry ${opts.name}: url must not hold credentials; configure auth instead`);
     }
-    this.#base = base;
+    // `https://docker.io` is how people name Docker Hub; its API answers elsewhere.
+    this.#base = registryApiBase(base);
     this.#transport = new RegistryTransport({
       name: opts.name,
-      url: base,
+      url: this.#base,
       auth: opts.auth ?? { type: 'anonymous' },
       maxConcurrency: opts.maxConcurrency ?? 4,
       timeoutMs: opts.timeoutMs ?? 10_000,
@@ -86,8 +98,16 @@ export class RegistryClient {
       retryBaseDelayMs: opts.retryBaseDelayMs ?? 250,
       maxRetryAfterMs: opts.maxRetryAfterMs ?? 30_000,
       ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),
+      ...(opts.onRateLimit ? { onRateLimit: opts.onRateLimit } : {}),
       ...(opts.credentialsHint ? { credentialsHint: opts.credentialsHint } : {}),
+      ...(opts.tokenRealms ? { tokenRealms: opts.tokenRealms } : {}),
+      ...(opts.tokenRealmsKey ? { tokenRealmsKey: opts.tokenRealmsKey } : {}),
     });
+  }
+
+  /** The request budget the registry announced last (Docker Hub's ratelimit-* headers), if any. */
+  get rateLimit(): RateLimitBudget | undefined {
+    return this.#transport.rateLimit;
   }
 
   /**

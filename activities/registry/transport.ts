@@ -13,8 +13,10 @@ import {
 } from './auth.ts';
 import { describeStatus, isRetryableStatus, RegistryError, redact } from './errors.ts';
 import { decodeJson, registryErrorDetail, tokenResponseSchema } from './manifest-schemas.ts';
+import { parseRateLimit, type RateLimitBudget } from './rate-limit.ts';
 import { backoffDelay, parseRetryAfter, sleep } from './retry.ts';
 import { Semaphore } from './semaphore.ts';
+import { realmReceivesCredentials, redirectedHint, withheldHint } from './token-realms.ts';
 
 export type RegistryEndpoint = 'manifest' | 'tags' | 'blob' | 'token';
 
@@ -38,8 +40,14 @@ export interface TransportOptions {
   /** A Retry-After longer than this is not slept through: the error carries it to the caller. */
   maxRetryAfterMs: number;
   onRequest?: (event: RegistryRequestEvent) => void;
+  /** Every answer that announced the registry's request budget (Docker Hub's ratelimit-* headers). */
+  onRateLimit?: (registry: string, budget: RateLimitBudget) => void;
   /** Where the credentials come from (`REG_USER/REG_PASS`), named in 401 errors; never the values. */
   credentialsHint?: string;
+  /** Token realm hosts besides the registry's own that may receive its credentials. */
+  tokenRealms?: readonly string[];
+  /** The config key that lists them, named when credentials were withheld from a realm. */
+  tokenRealmsKey?: string;
 }
 
 export interface RegistryRequest {
@@ -60,6 +68,8 @@ export interface RegistryResponse {
   headers: Headers;
   /** Empty for HEAD. */
   body: Uint8Array;
+  /** Where the answer came from, after redirects. */
+  url: URL;
 }
 
 type ErrorExtras = { status?: number; retryable?: boolean; retryAfterMs?: number | undefined };
@@ -76,11 +86,19 @@ export class RegistryTransport {
   #usesBearer = false;
   /** After a 429 no request to this registry is sent before this time (epoch ms). */
   #notBefore = 0;
+  /** Token endpoints (by cache key) that granted a token without the credentials, and why. */
+  readonly #withheldFrom = new Map<string, string>();
+  #rateLimit: RateLimitBudget | undefined;
 
   constructor(opts: TransportOptions) {
     this.#opts = opts;
     this.#semaphore = new Semaphore(opts.maxConcurrency);
     if (opts.auth.type !== 'source') this.#remember(opts.auth);
+  }
+
+  /** The budget the registry announced in its latest answer that carried one. */
+  get rateLimit(): RateLimitBudget | undefined {
+    return this.#rateLimit;
   }
 
   /** The same error shape for problems the client finds in an answer (bad JSON, digest mismatch). */
@@ -140,12 +158,15 @@ export class RegistryTransport {
       if ((res.status >= 200 && res.status < 300) || req.acceptStatus?.includes(res.status)) return res;
 
       const detail = registryErrorDetail(res.body);
-      const problem = describeStatus(res.status, {
+      const described = describeStatus(res.status, {
         credentials: auth.type !== 'anonymous',
         credentialsHint: this.#opts.credentialsHint,
         detail,
         notFound: notFoundText[req.endpoint],
       });
+      const withheld =
+        res.status === 401 || res.status === 403 ? this.#withheldNote(req, auth, res) : undefined;
+      const problem = withheld ? `${described}; ${withheld}` : described;
       if (!isRetryableStatus(res.status)) throw this.error(req, problem, { status: res.status });
       const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
       if (retryAfterMs !== undefined && retryAfterMs > this.#opts.maxRetryAfterMs) {
@@ -188,7 +209,8 @@ export class RegistryTransport {
         else body = new Uint8Array(await res.arrayBuffer());
         code = String(res.status);
         if (res.status === 429) this.#pauseAfterRateLimit(res.headers, retries);
-        return { status: res.status, headers: res.headers, body };
+        this.#noteRateLimit(res.headers);
+        return { status: res.status, headers: res.headers, body, url: new URL(res.url || req.url) };
       } catch (err) {
         if (isTimeout(err)) code = 'timeout';
         throw err;
@@ -226,6 +248,13 @@ export class RegistryTransport {
     }
   }
 
+  #noteRateLimit(headers: Headers) {
+    const budget = parseRateLimit(headers);
+    if (!budget) return;
+    this.#rateLimit = budget;
+    this.#opts.onRateLimit?.(this.#opts.name, budget);
+  }
+
   /** The credentials for this attempt: the configured ones, or what the source has now. */
   async #currentAuth(req: RegistryRequest): Promise<StaticAuth> {
     const configured = this.#opts.auth;
@@ -249,7 +278,8 @@ export class RegistryTransport {
 
   async #authorizationFor(req: RegistryRequest, auth: StaticAuth): Promise<string | undefined> {
     if (req.endpoint === 'token') {
-      return auth.type === 'basic' ? basicAuthorization(auth.username, auth.password) : undefined;
+      const trusted = this.#realmTrusted(req.url);
+      return auth.type === 'basic' && trusted ? basicAuthorization(auth.username, auth.password) : undefined;
     }
     if (auth.type === 'token') return `Bearer ${auth.token}`;
     const challenge = this.#challenges.get(req.repository ?? '');
@@ -282,13 +312,40 @@ export class RegistryTransport {
     }
     const realmProblem = this.#realmProblem(url, auth);
     if (realmProblem) throw this.error({ method: 'GET', target }, realmProblem);
+    const key = TokenCache.key(challenge);
     const res = await this.request({ method: 'GET', url, endpoint: 'token', target });
+    // fetch drops Authorization when a redirect leaves the realm's origin: the token that comes
+    // back was granted without the credentials, which a later refusal should say.
+    const note = this.#withheldNote({ method: 'GET', url, endpoint: 'token', target }, auth, res);
+    if (note) this.#withheldFrom.set(key, note);
+    else this.#withheldFrom.delete(key);
     const decoded = decodeJson(tokenResponseSchema, res.body);
     if (!decoded.ok) throw this.error({ method: 'GET', target }, decoded.problem, { status: res.status });
     const token = decoded.value.token || decoded.value.access_token;
     if (!token) throw this.error({ method: 'GET', target }, 'malformed answer: no token in it');
     this.#tokens.set(challenge, token, decoded.value.expires_in);
     return token;
+  }
+
+  /** The registry's own host, Docker Hub's token service for Docker Hub, or a configured realm host. */
+  #realmTrusted(realm: URL): boolean {
+    return realmReceivesCredentials(realm, this.#opts.url, this.#opts.tokenRealms ?? []);
+  }
+
+  /**
+   * Why a refusal may come from credentials that were never sent: the token realm is not trusted
+   * with them, or its answer came from another origin after a redirect. Undefined when they went
+   * where they had to.
+   */
+  #withheldNote(req: RegistryRequest, auth: StaticAuth, res: RegistryResponse): string | undefined {
+    if (auth.type !== 'basic') return undefined;
+    if (req.endpoint !== 'token') {
+      const challenge = this.#challenges.get(req.repository ?? '');
+      return challenge ? this.#withheldFrom.get(TokenCache.key(challenge)) : undefined;
+    }
+    if (!this.#realmTrusted(req.url))
+      return withheldHint(req.url, this.#opts.name, this.#opts.tokenRealmsKey);
+    return res.url.origin !== req.url.origin ? redirectedHint(req.url, res.url) : undefined;
   }
 
   /** Refuses realms that would carry the password somewhere it should not go. */

@@ -5,6 +5,7 @@ import { ed25519PublicKey, readEd25519PublicKeyFile } from '../../config/approve
 import type { Config, PipelineConfig } from '../../config/schema.ts';
 import type { PipelineSpec, StageSpec } from '../../workflows/rollout-messages.ts';
 import { checkSpecsFromConfig } from '../health/index.ts';
+import { canonicalHost } from '../watch/image-reference.ts';
 
 const defaultCheckIntervalMs = 15_000;
 
@@ -53,6 +54,5 @@ function approvalSpec(approval: ApprovalConfig): NonNullable<StageSpec['approval
 export function registryHost(config: Config, registry: string): string {
   const r = config.registries.find((x) => x.name === registry);
   if (!r) throw new Error(`no registry named "${registry}"`);
-  const host = new URL(r.url).host;
-  return host === 'registry-1.docker.io' || host === 'index.docker.io' ? 'docker.io' : host;
+  return canonicalHost(new URL(r.url).host);
 }

@@ -1,140 +1,82 @@
-// The Bearer token flow against a real Distribution registry in token-auth mode. The stack's
-// registries use anonymous and htpasswd auth, so this test starts its own docker-registry (the
-// stack's binary) whose `auth.token` trusts a certificate made here, and a token endpoint that
-// signs JWTs with it, as auth.docker.io or ghcr.io/token would. The registry itself issues the
-// challenges and checks every token; nothing of it is simulated.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createHash, createPrivateKey, randomBytes, sign } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// The Bearer token flow against real Distribution registries in token-auth mode (the stack's
+// binary, test/support/token-registry.ts), with token endpoints that sign JWTs as auth.docker.io
+// or ghcr.io/token would. The registries issue the challenges and check every token; the token
+// endpoints record what credentials reached them.
+import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegistryClient } from '../../activities/registry/client.ts';
+import { RegistryClient, type RegistryClientOptions } from '../../activities/registry/client.ts';
 import { ociManifest } from '../../activities/registry/media-types.ts';
 import type { RegistryRequestEvent } from '../../activities/registry/transport.ts';
-import { binaries } from '../../stack/layout.ts';
-import { waitFor } from '../support/wait.ts';
+import { pushImage } from '../support/image-pusher.ts';
+import { resolveLocally } from '../support/local-dns.ts';
+import {
+  createTokenIssuer,
+  startTokenRegistry,
+  startTokenServer,
+  type TokenIssuer,
+  type TokenRegistry,
+  type TokenServer,
+} from '../support/token-registry.ts';
 
-const service = 'freshet-test-registry';
-const issuer = 'freshet-test-issuer';
-const user = { username: 'freshet', password: `pw-${randomBytes(12).toString('hex')}` };
+/** A host name of the test's own for the token service: another host than the registry's 127.0.0.1. */
+const foreignHost = 'tokens.freshet.test';
 
-let dir: string;
-let registry: ChildProcess | undefined;
-let tokenServer: Server | undefined;
-let registryUrl: string;
-let tokenPort: number;
-let tokenExpiresIn = 300;
-const tokenRequests: Array<{ scope: string[]; authorized: boolean }> = [];
+let issuer: TokenIssuer;
+let tokens: TokenServer;
+/** A second token endpoint on another port: where a redirect leads. */
+let elsewhere: TokenServer;
+/** Realm on the registry's own host. */
+let own: TokenRegistry;
+/** Realm on another host. */
+let foreign: TokenRegistry;
+/** Realm on the registry's own host that redirects (tokens.redirectTo). */
+let moved: TokenRegistry;
+let restoreDns: () => void;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'freshet-bearer-'));
-  execFileSync(
-    binaries().openssl,
-    [
-      ...[
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=freshet-test-token-issuer',
-      ],
-      ...['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
-    ],
-    { stdio: 'ignore' },
-  );
-  const key = createPrivateKey(readFileSync(join(dir, 'key.pem')));
-  const certDer = Buffer.from(
-    readFileSync(join(dir, 'cert.pem'), 'utf8').replace(/-----[A-Z ]+-----|\s/g, ''),
-    'base64',
-  ).toString('base64');
-
-  tokenServer = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://token');
-    const scope = url.searchParams.getAll('scope');
-    const expected = `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`;
-    const authorized = req.headers.authorization === expected;
-    tokenRequests.push({ scope, authorized });
-    if (!authorized || url.searchParams.get('service') !== service) {
-      res.writeHead(401, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }));
-    }
-    const now = Math.floor(Date.now() / 1000);
-    const access = scope.map((s) => {
-      const [type, name, actions] = s.split(':');
-      return { type, name, actions: actions?.split(',') ?? [] };
-    });
-    const claims = {
-      iss: issuer,
-      sub: user.username,
-      aud: service,
-      exp: now + tokenExpiresIn,
-      nbf: now - 1,
-      iat: now,
-    };
-    const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-    const unsigned = `${encode({ typ: 'JWT', alg: 'RS256', x5c: [certDer] })}.${encode({ ...claims, jti: randomBytes(8).toString('hex'), access })}`;
-    const token = `${unsigned}.${sign('sha256', Buffer.from(unsigned), key).toString('base64url')}`;
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ token, expires_in: tokenExpiresIn, issued_at: new Date().toISOString() }));
-  });
-  await new Promise<void>((resolve) => tokenServer?.listen(0, '127.0.0.1', resolve));
-  tokenPort = (tokenServer.address() as AddressInfo).port;
-
-  const port = await freePort();
-  registryUrl = `http://127.0.0.1:${port}`;
-  // JSON is YAML: the registry reads it as its config file.
-  const config = {
-    version: 0.1,
-    log: { level: 'warn', accesslog: { disabled: true } },
-    storage: { filesystem: { rootdirectory: join(dir, 'data') } },
-    http: { addr: `127.0.0.1:${port}`, secret: randomBytes(16).toString('hex') },
-    auth: {
-      token: {
-        realm: `http://127.0.0.1:${tokenPort}/token`,
-        service,
-        issuer,
-        rootcertbundle: join(dir, 'cert.pem'),
-      },
-    },
-  };
-  writeFileSync(join(dir, 'config.yml'), JSON.stringify(config));
-  registry = spawn(binaries().registry, ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
-  await waitFor('the token-auth registry', async () => (await fetch(`${registryUrl}/v2/`)).status === 401, {
-    timeoutMs: 15_000,
-  });
+  restoreDns = resolveLocally([foreignHost]);
+  issuer = createTokenIssuer();
+  tokens = await startTokenServer(issuer);
+  elsewhere = await startTokenServer(issuer);
+  own = await startTokenRegistry(issuer, { realm: `${tokens.url}/token` });
+  foreign = await startTokenRegistry(issuer, { realm: `http://${foreignHost}:${tokens.port}/token` });
+  moved = await startTokenRegistry(issuer, { realm: `${tokens.url}/moved` });
 });
 
 afterAll(async () => {
-  registry?.kill();
-  await new Promise((resolve) => (tokenServer ? tokenServer.close(resolve) : resolve(undefined)));
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  for (const r of [own, foreign, moved]) await r?.stop();
+  await tokens?.close();
+  await elsewhere?.close();
+  issuer?.remove();
+  restoreDns?.();
 });
 
-function bearerClient(password = user.password) {
+function bearerClient(opts: Partial<RegistryClientOptions> & { password?: string } = {}) {
+  const { password = issuer.user.password, ...rest } = opts;
   const events: RegistryRequestEvent[] = [];
   const client = new RegistryClient({
     name: 'hub',
-    url: registryUrl,
-    auth: { type: 'basic', username: user.username, password },
+    url: own.url,
+    auth: { type: 'basic', username: issuer.user.username, password },
     onRequest: (e) => events.push(e),
+    ...rest,
   });
   return { client, events };
 }
 
 const summary = (events: RegistryRequestEvent[]) => events.map((e) => `${e.method} ${e.endpoint} ${e.code}`);
+const push = (repository: string, tag: string) =>
+  pushImage({ registryUrl: own.url, repository, tag, auth: issuer.user });
+const repo = (prefix: string, name: string) => `${prefix}-${randomBytes(3).toString('hex')}/${name}`;
+/** Everything an error shows of itself, to look for secrets in. */
+const everything = (err: unknown) =>
+  [String(err), inspect(err, { depth: 5 }), JSON.stringify(err), (err as Error).stack ?? ''].join('\n');
 
 describe('Bearer token flow', () => {
   it('answers the challenge with a token, then checks with one HEAD while the token lives', async () => {
-    const repository = `bearer-${randomBytes(3).toString('hex')}/web`;
-    const digest = await pushWithToken(repository, '1.4');
+    const repository = repo('bearer', 'web');
+    const { digest } = await push(repository, '1.4');
     const { client, events } = bearerClient();
 
     await expect(client.resolveDigest(repository, '1.4')).resolves.toEqual({
@@ -143,7 +85,11 @@ describe('Bearer token flow', () => {
       notModified: false,
     });
     expect(summary(events)).toEqual(['HEAD manifest 401', 'GET token 200', 'HEAD manifest 200']);
-    expect(tokenRequests.at(-1)).toEqual({ scope: [`repository:${repository}:pull`], authorized: true });
+    expect(tokens.requests.at(-1)).toEqual({
+      path: '/token',
+      scope: [`repository:${repository}:pull`],
+      credentials: 'valid',
+    });
 
     events.length = 0;
     await expect(client.resolveDigest(repository, '1.4', { ifNoneMatch: digest })).resolves.toMatchObject({
@@ -163,9 +109,9 @@ describe('Bearer token flow', () => {
   });
 
   it('renews an expiring token before the request, not after a 401', async () => {
-    const repository = `bearer-${randomBytes(3).toString('hex')}/short`;
-    const digest = await pushWithToken(repository, '1');
-    tokenExpiresIn = 2; // cached for 1 s: half the lifetime is the margin for short tokens
+    const repository = repo('bearer', 'short');
+    const { digest } = await push(repository, '1');
+    tokens.expiresIn = 2; // cached for 1 s: half the lifetime is the margin for short tokens
     try {
       const { client, events } = bearerClient();
       await client.resolveDigest(repository, '1');
@@ -176,39 +122,39 @@ describe('Bearer token flow', () => {
       });
       expect(summary(events)).toEqual(['GET token 200', 'HEAD manifest 304']);
     } finally {
-      tokenExpiresIn = 300;
+      tokens.expiresIn = 300;
     }
   });
 
   it('fetches one token for checks that meet the challenge at once, and reuses it', async () => {
-    const repository = `bearer-${randomBytes(3).toString('hex')}/many`;
+    const repository = repo('bearer', 'many');
     const tags = ['a', 'b', 'c', 'd'];
-    for (const tag of tags) await pushWithToken(repository, tag);
+    for (const tag of tags) await push(repository, tag);
     const { client, events } = bearerClient();
-    const before = tokenRequests.length;
+    const before = tokens.requests.length;
 
     await Promise.all(tags.map((tag) => client.resolveDigest(repository, tag)));
-    expect(tokenRequests.length).toBe(before + 1);
+    expect(tokens.requests.length).toBe(before + 1);
     expect(summary(events).sort()).toEqual(
       ['GET token 200', ...Array(4).fill('HEAD manifest 200'), ...Array(4).fill('HEAD manifest 401')].sort(),
     );
 
     events.length = 0;
     await Promise.all(tags.map((tag) => client.resolveDigest(repository, tag)));
-    expect(tokenRequests.length).toBe(before + 1);
+    expect(tokens.requests.length).toBe(before + 1);
     expect(summary(events)).toEqual(Array(4).fill('HEAD manifest 200'));
   });
 
   it('asks for a separate token for another repository', async () => {
-    const first = `bearer-${randomBytes(3).toString('hex')}/one`;
-    const second = `bearer-${randomBytes(3).toString('hex')}/two`;
-    await pushWithToken(first, '1');
-    await pushWithToken(second, '1');
+    const first = repo('bearer', 'one');
+    const second = repo('bearer', 'two');
+    await push(first, '1');
+    await push(second, '1');
     const { client } = bearerClient();
-    const before = tokenRequests.length;
+    const before = tokens.requests.length;
     await client.resolveDigest(first, '1');
     await client.resolveDigest(second, '1');
-    expect(tokenRequests.slice(before).map((r) => r.scope)).toEqual([
+    expect(tokens.requests.slice(before).map((r) => r.scope)).toEqual([
       [`repository:${first}:pull`],
       [`repository:${second}:pull`],
     ]);
@@ -216,87 +162,148 @@ describe('Bearer token flow', () => {
 
   it('reports wrong credentials at the token endpoint clearly, without the password', async () => {
     const password = `wrong-${randomBytes(8).toString('hex')}`;
-    const { client, events } = bearerClient(password);
+    const { client, events } = bearerClient({ password });
     const err = await client.resolveDigest('acme/web', '1.4').catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'RegistryError', status: 401, retryable: false });
     expect((err as Error).message).toBe(
       "registry hub: GET token for repository:acme/web:pull → 401 unauthorized (check the registry's credentials); registry says UNAUTHORIZED: bad credentials",
     );
     expect(summary(events)).toEqual(['HEAD manifest 401', 'GET token 401']);
-    const everything = [
-      String(err),
-      inspect(err, { depth: 5 }),
-      JSON.stringify(err),
-      (err as Error).stack ?? '',
-    ].join('\n');
-    expect(everything).not.toContain(password);
-    expect(everything).not.toContain(Buffer.from(`${user.username}:${password}`).toString('base64'));
+    expect(everything(err)).not.toContain(password);
+    expect(everything(err)).not.toContain(
+      Buffer.from(`${issuer.user.username}:${password}`).toString('base64'),
+    );
   });
 });
 
-/** Pushes a minimal OCI image with a push token minted by the test's token endpoint. */
-async function pushWithToken(repository: string, tag: string): Promise<string> {
-  const auth = `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`;
-  const realm = new URL(`http://127.0.0.1:${tokenPort}/token`);
-  realm.searchParams.set('service', service);
-  realm.searchParams.set('scope', `repository:${repository}:pull,push`);
-  const { token } = (await (await fetch(realm, { headers: { authorization: auth } })).json()) as {
-    token: string;
-  };
-  const headers = { authorization: `Bearer ${token}` };
-  const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      created: new Date().toISOString(),
-      rootfs: { type: 'layers', diff_ids: [] },
-    }),
-  );
-  const layer = randomBytes(32);
-  for (const blob of [config, layer]) {
-    const start = await fetch(`${registryUrl}/v2/${repository}/blobs/uploads/`, { method: 'POST', headers });
-    await start.body?.cancel();
-    const upload = new URL(start.headers.get('location') ?? '', registryUrl);
-    upload.searchParams.set('digest', sha256(blob));
-    const put = await fetch(upload, {
-      method: 'PUT',
-      headers: { ...headers, 'content-type': 'application/octet-stream' },
-      body: blob,
-    });
-    if (put.status !== 201) throw new Error(`blob upload: HTTP ${put.status} ${await put.text()}`);
-  }
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: ociManifest,
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: sha256(config),
-        size: config.length,
-      },
-      layers: [
-        {
-          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-          digest: sha256(layer),
-          size: layer.length,
-        },
-      ],
-    }),
-  );
-  const res = await fetch(`${registryUrl}/v2/${repository}/manifests/${tag}`, {
-    method: 'PUT',
-    headers: { ...headers, 'content-type': ociManifest },
-    body: manifest,
+describe('Bearer tokens are cached per realm, service and scope until expires_in', () => {
+  it('asks the token endpoint once per token lifetime, however many checks run in it', async () => {
+    const repository = repo('bearer', 'expiry');
+    const { digest } = await push(repository, '1');
+    tokens.expiresIn = 3; // cached for 1.5 s
+    try {
+      const { client, events } = bearerClient();
+      const before = tokens.requests.length;
+      const started = Date.now();
+      const checks: number[] = [];
+      // Checks every 100 ms for 4 s: the token expires (and is renewed) twice on the way.
+      while (Date.now() - started < 4_000) {
+        await client.resolveDigest(repository, '1', { ifNoneMatch: digest });
+        checks.push(Date.now() - started);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const fetched = tokens.requests.slice(before);
+      expect(checks.length).toBeGreaterThan(20);
+      // One token per 1.5 s of a 4 s run: the first, then one after each expiry.
+      expect(fetched.length).toBe(3);
+      expect(fetched.every((r) => r.credentials === 'valid')).toBe(true);
+      // Renewed before it expired: a single 401 (the first challenge), never one for a stale token.
+      expect(summary(events).filter((e) => e.endsWith('401'))).toEqual(['HEAD manifest 401']);
+      expect(summary(events).filter((e) => e.startsWith('GET token'))).toEqual(
+        Array(3).fill('GET token 200'),
+      );
+    } finally {
+      tokens.expiresIn = 300;
+    }
   });
-  if (res.status !== 201) throw new Error(`manifest push: HTTP ${res.status} ${await res.text()}`);
-  return sha256(manifest);
-}
+});
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+describe('Bearer tokens: credentials go only to trusted token realms', () => {
+  it('withholds credentials from a realm on another host; a public image still resolves anonymously', async () => {
+    const repository = repo('public', 'web');
+    const { digest } = await push(repository, '1');
+    const { client } = bearerClient({ url: foreign.url });
+    const before = tokens.requests.length;
+
+    await expect(client.resolveDigest(repository, '1')).resolves.toMatchObject({ digest });
+    expect(tokens.requests.slice(before)).toEqual([
+      { path: '/token', scope: [`repository:${repository}:pull`], credentials: 'none' },
+    ]);
+  });
+
+  it('says the credentials were withheld, and how to allow the host, when the registry refuses without them', async () => {
+    const repository = repo('private', 'web');
+    await push(repository, '1');
+    const { client, events } = bearerClient({
+      url: foreign.url,
+      tokenRealmsKey: 'registries[0].tokenRealms',
+    });
+    const before = tokens.requests.length;
+
+    const err = await client.resolveDigest(repository, '1').catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'RegistryError', status: 401, retryable: false });
+    expect((err as Error).message).toBe(
+      `registry hub: HEAD ${repository}:1 → 401 unauthorized (check the registry's credentials); ` +
+        `credentials were withheld from the token realm ${foreignHost}:${tokens.port}, which is not the registry's host; ` +
+        `if it is the registry's own token service, add "${foreignHost}" to registries[0].tokenRealms`,
+    );
+    // The anonymous token grants nothing for a private repository, so the registry refuses it.
+    expect(tokens.requests.slice(before).map((r) => r.credentials)).toEqual(['none']);
+    expect(summary(events)).toEqual(['HEAD manifest 401', 'GET token 200', 'HEAD manifest 401']);
+    expect(everything(err)).not.toContain(issuer.user.password);
+  });
+
+  it('sends them to a realm host the config names', async () => {
+    const repository = repo('private', 'named');
+    const { digest } = await push(repository, '1');
+    const { client } = bearerClient({ url: foreign.url, tokenRealms: [foreignHost] });
+    const before = tokens.requests.length;
+
+    await expect(client.resolveDigest(repository, '1')).resolves.toMatchObject({ digest });
+    expect(tokens.requests.slice(before).map((r) => r.credentials)).toEqual(['valid']);
+  });
+
+  it('a token endpoint that redirects to another port does not receive the credentials there', async () => {
+    const publicRepository = repo('public', 'moved');
+    const privateRepository = repo('private', 'moved');
+    const { digest } = await push(publicRepository, '1');
+    await push(privateRepository, '1');
+    tokens.redirectTo = elsewhere.url;
+    try {
+      const { client } = bearerClient({ url: moved.url });
+      const [beforeHere, beforeThere] = [tokens.requests.length, elsewhere.requests.length];
+      await expect(client.resolveDigest(publicRepository, '1')).resolves.toMatchObject({ digest });
+      // fetch (undici) sent Basic to the realm, followed the 307, and dropped Authorization.
+      expect(tokens.requests.slice(beforeHere).map((r) => `${r.path} ${r.credentials}`)).toEqual([
+        '/moved valid',
+      ]);
+      expect(elsewhere.requests.slice(beforeThere).map((r) => `${r.path} ${r.credentials}`)).toEqual([
+        '/token none',
+      ]);
+
+      const err = await client.resolveDigest(privateRepository, '1').catch((e: unknown) => e);
+      expect((err as Error).message).toContain(
+        `the token endpoint 127.0.0.1:${tokens.port} redirected to 127.0.0.1:${elsewhere.port}, and credentials never follow a redirect to another origin`,
+      );
+      expect(elsewhere.requests.slice(beforeThere).every((r) => r.credentials === 'none')).toBe(true);
+    } finally {
+      delete tokens.redirectTo;
+    }
+  });
+
+  it('a redirect to another host name on the same port drops them too; one within the origin keeps them', async () => {
+    const repository = repo('public', 'renamed');
+    const { digest } = await push(repository, '1');
+    const { client } = bearerClient({ url: moved.url });
+    try {
+      tokens.redirectTo = `http://${foreignHost}:${tokens.port}`;
+      let before = tokens.requests.length;
+      await expect(client.resolveDigest(repository, '1')).resolves.toMatchObject({ digest });
+      expect(tokens.requests.slice(before).map((r) => `${r.path} ${r.credentials}`)).toEqual([
+        '/moved valid',
+        '/token none',
+      ]);
+
+      tokens.redirectTo = tokens.url;
+      before = tokens.requests.length;
+      const sameOrigin = bearerClient({ url: moved.url });
+      await expect(sameOrigin.client.resolveDigest(repository, '1')).resolves.toMatchObject({ digest });
+      expect(tokens.requests.slice(before).map((r) => `${r.path} ${r.credentials}`)).toEqual([
+        '/moved valid',
+        '/token valid',
+      ]);
+    } finally {
+      delete tokens.redirectTo;
+    }
+  });
+});

@@ -2,6 +2,7 @@
 // config and an OCI manifest with build-time and base-image annotations. No Docker needed.
 import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { bearerChallenge, tokenUrl } from '../../activities/registry/auth.ts';
 
 export const ociManifest = 'application/vnd.oci.image.manifest.v1+json';
 export const manifestAccept = [
@@ -61,10 +62,7 @@ function tarOneFile(name: string, content: Buffer): Buffer {
 
 export async function pushImage(opts: PushImageOptions): Promise<PushedImage> {
   const created = (opts.created ?? new Date()).toISOString();
-  const headers: Record<string, string> = {};
-  if (opts.auth) {
-    headers.authorization = `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`;
-  }
+  const headers = await pushHeaders(opts);
   const tar = tarOneFile('build.txt', Buffer.from(`${opts.repository}:${opts.tag} built ${created}\n`));
   const layer = gzipSync(tar);
   const config = Buffer.from(
@@ -140,6 +138,24 @@ function mineManifest<T extends { annotations: Record<string, string> }>(
     const body = Buffer.from(JSON.stringify(manifest));
     if (sha256(body).startsWith(brokenDigestPrefix) === broken) return body;
   }
+}
+
+/**
+ * Basic credentials, or for a token-auth registry the push token they buy at the realm its
+ * challenge names, as `docker push` does.
+ */
+async function pushHeaders(opts: PushImageOptions): Promise<Record<string, string>> {
+  if (!opts.auth) return {};
+  const basic = `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`;
+  const probe = await fetch(`${opts.registryUrl}/v2/`, { headers: { authorization: basic } });
+  await probe.body?.cancel();
+  const challenge = bearerChallenge(probe.headers.get('www-authenticate'));
+  if (probe.status !== 401 || !challenge) return { authorization: basic };
+  const realm = tokenUrl({ ...challenge, scope: `repository:${opts.repository}:pull,push` });
+  const answer = await fetch(realm, { headers: { authorization: basic } });
+  if (answer.status !== 200) throw new Error(`push token from ${realm.origin}: HTTP ${answer.status}`);
+  const { token } = (await answer.json()) as { token: string };
+  return { authorization: `Bearer ${token}` };
 }
 
 async function pushBlob(

@@ -40,4 +40,29 @@ images:
     expect(groups.get('slow')?.[0]?.track).toEqual({ pattern: '^(\\d+)$', order: 'numerical' });
     expect(JSON.stringify([...groups.values()])).not.toMatch(/password|usernameEnv|"P"/);
   });
+
+  it("watches Docker Hub's official images under library/, and other registries' names as written", () => {
+    const config = parseConfig(
+      `
+registries:
+  - { name: hub, url: "https://docker.io" }
+  - { name: index, url: "https://index.docker.io" }
+  - { name: local, url: "http://127.0.0.1:5000" }
+images:
+  - { name: nginx, registry: hub, repository: nginx, track: { tag: "1.27" } }
+  - { name: redis, registry: index, repository: redis, track: { tag: "7" } }
+  - { name: app, registry: hub, repository: user/app, track: { tag: "1" } }
+  - { name: plain, registry: local, repository: nginx, track: { tag: "1" } }
+`,
+      't',
+      { env: {} },
+    );
+    const repositories = [...watchGroups(config).values()].flat().map((i) => [i.name, i.repository]);
+    expect(repositories).toEqual([
+      ['nginx', 'library/nginx'],
+      ['app', 'user/app'],
+      ['redis', 'library/redis'],
+      ['plain', 'nginx'],
+    ]);
+  });
 });
