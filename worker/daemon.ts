@@ -87,6 +87,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...createWatchActivities({
         registries,
         registryForHost: registryHostIndex(config),
+        imagesOnRegistry: (registry) => config.images.filter((i) => i.registry === registry).length,
         onCheckFailure: (registry, image, error) => {
           metrics.watchErrors.inc({ registry });
           log.warn({ registry, image, error }, 'image check failed');

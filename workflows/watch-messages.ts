@@ -41,6 +41,8 @@ export interface ImageState {
   lastError?: string;
   /** The latest digest's hand-off to its pipeline failed; it is tried again with the next check. */
   handoffPending?: Trigger;
+  /** The next check comes later than the interval, so the registry's request budget lasts its window. */
+  slowedDown?: { intervalMs: number; remaining: number; windowSeconds: number };
   nextDueAt: number;
 }
 
@@ -119,10 +121,25 @@ export interface ImageChange {
   baseDigest?: string;
 }
 
+/** A registry's request budget as its answers during one check cycle announced it. */
+export interface RegistryBudget {
+  registry: string;
+  /** Requests left in the window. */
+  remaining: number;
+  limit?: number;
+  windowSeconds?: number;
+  /** Seconds until the window starts anew, when the registry says. */
+  resetSeconds?: number;
+  /** Images the daemon's config watches on this registry, all drawing on the budget. */
+  images: number;
+}
+
 export interface CheckResult {
   /** Only images whose digest changed (invariant 8: unchanged images cost no history). */
   changes: ImageChange[];
   /** Base images whose tag now resolves to another digest than last time. */
   bases: { name: string; latestDigest: string }[];
   failures: { name: string; error: string }[];
+  /** Registries that announced a request budget (Docker Hub's ratelimit-* headers) in this cycle. */
+  budgets?: RegistryBudget[];
 }

@@ -28,6 +28,7 @@ import {
   configureSignal,
   type DigestRecord,
   type ImageState,
+  type RegistryBudget,
   rolloutWorkflowId,
   stopSignal,
   type Trigger,
@@ -35,6 +36,7 @@ import {
   type WatchInput,
   watchStatusQuery,
 } from './watch-messages.ts';
+import { pacedIntervalMs } from './watch-pacing.ts';
 
 const { checkImages } = proxyActivities<WatchActivities>({
   startToCloseTimeout: '2 minutes',
@@ -57,6 +59,8 @@ const { requestRollout } = proxyActivities<RolloutRequestActivities>({
 });
 
 const rolloutsThroughPipeline = 'rollouts-through-pipeline';
+/** Checks wait longer than the interval when the registry's request budget would not last. */
+const pacedByRegistryBudget = 'paced-by-registry-budget';
 const previousKept = 5;
 const jitterFraction = 0.1;
 const ignoredKept = 20;
@@ -175,6 +179,7 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
     // One jitter per cycle, not per image: images with the same interval stay in step and keep
     // sharing a cycle, while separate watches drift apart and spread the load on registries.
     const jitter = 1 + (Math.random() * 2 - 1) * jitterFraction;
+    const budgets = new Map((result.budgets ?? []).map((b) => [b.registry, b]));
     for (const img of due) {
       const s = state[img.name];
       if (!s) continue;
@@ -186,7 +191,7 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
       } else {
         s.lastError = error;
       }
-      s.nextDueAt = now + Math.round(img.intervalMs * jitter);
+      s.nextDueAt = now + Math.round(intervalFor(img, s, budgets) * jitter);
     }
     for (const change of result.changes) {
       const s = state[change.name];
@@ -231,6 +236,25 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
         else delete s.baseBehindSince;
       }
     }
+  }
+
+  /**
+   * The configured interval, or a longer one when the registry's budget would not last its
+   * window at that pace. A checkNow (a webhook, a person) is never held back by it.
+   */
+  function intervalFor(img: WatchedImage, s: ImageState, budgets: ReadonlyMap<string, RegistryBudget>) {
+    delete s.slowedDown;
+    const budget = budgets.get(img.registry);
+    if (!budget) return img.intervalMs;
+    const sharing = images.filter((i) => i.registry === img.registry).length;
+    const paced = pacedIntervalMs(img.intervalMs, budget, Math.max(budget.images, sharing));
+    if (paced <= img.intervalMs || !patched(pacedByRegistryBudget)) return img.intervalMs;
+    s.slowedDown = {
+      intervalMs: paced,
+      remaining: budget.remaining,
+      windowSeconds: budget.resetSeconds ?? budget.windowSeconds ?? 0,
+    };
+    return paced;
   }
 
   async function startRollout(img: WatchedImage, s: ImageState, trigger: Trigger) {

@@ -5,6 +5,7 @@ import type {
   CheckResult,
   ImageChange,
   ImageCheckRequest,
+  RegistryBudget,
   WatchedImage,
 } from '../../workflows/watch-messages.ts';
 import type { RegistryClient } from '../registry/client.ts';
@@ -16,6 +17,8 @@ export interface WatchActivityDeps {
   registries: ReadonlyMap<string, RegistryClient>;
   /** Registry name for a host as it appears in image references (base images). */
   registryForHost: (host: string) => string | undefined;
+  /** Images the config watches on a registry (all watch groups), sharing its request budget. */
+  imagesOnRegistry?: (registry: string) => number;
   onCheckFailure?: (registry: string, image: string, error: string) => void;
 }
 
@@ -33,6 +36,7 @@ export function createWatchActivities(deps: WatchActivityDeps): WatchActivities 
     async checkImages({ requests }) {
       const result: CheckResult = { changes: [], bases: [], failures: [] };
       const baseChecks = new Map<string, string | undefined>();
+      const started = Date.now();
       // Alive while requests are in flight: a slow registry must end in its own per-request
       // timeout (a per-image error), not in a heartbeat timeout that fails every image.
       const beat = setInterval(() => heartbeat(), 5_000);
@@ -41,6 +45,8 @@ export function createWatchActivities(deps: WatchActivityDeps): WatchActivities 
       } finally {
         clearInterval(beat);
       }
+      const budgets = budgetsSeen(deps, requests, started);
+      if (budgets.length > 0) result.budgets = budgets;
       return result;
 
       async function checkAll() {
@@ -68,6 +74,23 @@ export function createWatchActivities(deps: WatchActivityDeps): WatchActivities 
       }
     },
   };
+}
+
+/** The request budget each registry of this cycle announced in this cycle, for the watch to pace itself. */
+function budgetsSeen(
+  deps: WatchActivityDeps,
+  requests: ImageCheckRequest[],
+  since: number,
+): RegistryBudget[] {
+  const registries = [...new Set(requests.map((r) => r.image.registry))].sort();
+  return registries.flatMap((registry) => {
+    const seen = deps.registries.get(registry)?.rateLimit;
+    if (!seen || seen.observedAt < since) return [];
+    const { observedAt: _, ...budget } = seen;
+    const images =
+      deps.imagesOnRegistry?.(registry) ?? requests.filter((r) => r.image.registry === registry).length;
+    return [{ registry, ...budget, images }];
+  });
 }
 
 function clientFor(deps: WatchActivityDeps, image: WatchedImage): RegistryClient {
