@@ -18,7 +18,7 @@ import {
   supersededAtApproval,
   supersededBetweenWaves,
 } from './rollout-gates.ts';
-import { watchContinueAsNew, watchRebuildDetected } from './watch-scenarios.ts';
+import { watchContinueAsNew, watchPacedByBudget, watchRebuildDetected } from './watch-scenarios.ts';
 
 export const scenarios: Scenario[] = [
   multiwaveRollback,
@@ -38,4 +38,5 @@ export const scenarios: Scenario[] = [
   pipelineContinueAsNew,
   watchRebuildDetected,
   watchContinueAsNew,
+  watchPacedByBudget,
 ];

@@ -1,5 +1,6 @@
 // Recorded watch workflows: a rebuild detected on a webhook's hint and handed to the pipeline
-// (then a hint with nothing new, a configure and a stop), and a watch that continues as new.
+// (then a hint with nothing new, a configure and a stop), a watch that continues as new, and a
+// watch that checks less often than its interval while the registry's pull budget runs low.
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   checkNowSignal,
@@ -9,6 +10,7 @@ import {
   watchStatusQuery,
   watchWorkflowId,
 } from '../../../workflows/watch-messages.ts';
+import { startRegistryProxy } from '../registry-proxy.ts';
 import { waitFor } from '../wait.ts';
 import { historyOf, type Scenario, withFixture } from './recording.ts';
 
@@ -63,4 +65,44 @@ export const watchContinueAsNew: Scenario = {
       );
       return [await historyOf(ctx, 'watch-continue-as-new', workflowId, continued)];
     }),
+};
+
+export const watchPacedByBudget: Scenario = {
+  branch: 'watch-paced-by-budget',
+  summary:
+    "the registry's pull budget runs low, so the watch checks less often than its interval; a webhook's hint still checks at once and hands the rebuild on",
+  stems: ['watch-paced-by-budget'],
+  record: async (ctx) => {
+    // The stack's registry behind Docker Hub's books: 8 of 20 pulls left in a 60 s window.
+    const proxy = await startRegistryProxy(ctx.stack.registry.url);
+    proxy.budget = { limit: 20, remaining: 8, windowSeconds: 60 };
+    const registry = {
+      url: proxy.url,
+      auth: '{ type: anonymous }',
+      push: { username: 'none', password: 'none' },
+    };
+    try {
+      return await withFixture(ctx, { deployments: 1, interval: '1s', registry }, async (fx) => {
+        const watch = fx.client.workflow.getHandle(
+          watchWorkflowId(fx.config.temporal.instance, fx.config.registries[0]?.name ?? ''),
+        );
+        await waitFor('the watch to slow down', async () => {
+          const { images } = await watch.query(watchStatusQuery);
+          return images[0]?.state.slowedDown;
+        });
+        const rebuilt = await fx.push();
+        await watch.signal(checkNowSignal, { repository: fx.repository, tag: '1.0', source: 'distribution' });
+        const rollout = fx.client.workflow.getHandle(
+          rolloutWorkflowId(fx.pipeline, fx.image, rebuilt.digest, fx.config.temporal.instance),
+        );
+        await waitFor('the rollout of the rebuild', () => rollout.describe().catch(() => undefined));
+        await watch.signal(stopSignal);
+        await watch.result();
+        await fx.result(rollout.workflowId);
+        return [await historyOf(ctx, 'watch-paced-by-budget', watch.workflowId)];
+      });
+    } finally {
+      await proxy.close();
+    }
+  },
 };

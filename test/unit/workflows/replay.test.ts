@@ -44,6 +44,8 @@ const requiredHistories = [
   // watch
   'watch-rebuild-detected',
   'watch-continue-as-new',
+  // watch: recorded with the pacing to a registry's pull budget
+  'watch-paced-by-budget',
   // older recordings, kept for workflows started by older code
   'watch-rebuild',
   'watch-pipeline',
