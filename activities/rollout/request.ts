@@ -12,6 +12,7 @@ import {
   requestRolloutSignal,
   rolloutWorkflowId,
 } from '../../workflows/rollout-messages.ts';
+import { canonicalRepository } from '../watch/image-reference.ts';
 import { pipelineSpec, registryHost } from './pipeline-spec.ts';
 
 export type RolloutAsk = Omit<RolloutRequest, 'registryHost'>;
@@ -35,9 +36,10 @@ export async function requestRollout(
     );
   }
   const { instance, taskQueue } = ctx.config.temporal;
+  const host = registryHost(ctx.config, ask.registry);
   const request: PipelineRequest = {
     // The instance is this daemon's, whatever the ask says: the rollout's id carries it.
-    request: { ...ask, registryHost: registryHost(ctx.config, ask.registry), instance },
+    request: { ...ask, registryHost: host, repository: canonicalRepository(host, ask.repository), instance },
     spec: pipelineSpec(ask.pipeline, pipeline),
     searchAttributes: ctx.searchAttributes,
   };

@@ -1,7 +1,9 @@
-// Docker Hub's pull budget, without Docker Hub: the stack's registry behind a proxy that keeps
-// Docker Hub's books (ratelimit-* headers on every manifest answer, a pull spent per manifest
-// GET, HEADs free, 429 once the budget is gone). A daemon watches an image that is rebuilt all
-// the time, so every check that finds the rebuild spends a pull.
+// Docker Hub as it is, without Docker Hub (the machine is offline): its names, as a Deployment
+// and a config write them, against the stack's Kubernetes; and its pull budget, with the
+// stack's registry behind a proxy that keeps Docker Hub's books (ratelimit-* headers on every
+// manifest answer, a pull spent per manifest GET, HEADs free, 429 once the budget is gone). A
+// daemon watches an image that is rebuilt all the time, so every check that finds the rebuild
+// spends a pull.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Daemon } from '../../worker/daemon.ts';
@@ -9,6 +11,7 @@ import { buildRegistryClients } from '../../worker/registries.ts';
 import { type ImageState, watchStatusQuery, watchWorkflowId } from '../../workflows/watch-messages.ts';
 import { stackConfig, startTestDaemon, uniqueSuffix } from '../support/daemon.ts';
 import { pushImage } from '../support/image-pusher.ts';
+import { createNamespace, deleteNamespace, deploymentManifest, kubeClients } from '../support/kube.ts';
 import { sampleValue, scrape } from '../support/metrics.ts';
 import { type RegistryProxy, startRegistryProxy } from '../support/registry-proxy.ts';
 import { connectTemporal } from '../support/temporal.ts';
@@ -35,6 +38,55 @@ afterAll(async () => {
     await daemon.close();
   }
   await proxy?.close();
+});
+
+describe('Docker Hub names', () => {
+  it('a Deployment running nginx:1.27 is a target of repository nginx on https://docker.io', async () => {
+    const kube = kubeClients(stack.kubernetes.kubeconfig);
+    const namespace = `hub-names-${suffix}`;
+    await createNamespace(kube, namespace);
+    const body = deploymentManifest({ name: 'web', image: 'nginx:1.27', replicas: 1 });
+    await kube.apps.createNamespacedDeployment({ namespace, body });
+    const config = stackConfig(
+      stack,
+      `
+temporal: { address: "\${TEMPORAL_ADDRESS}", taskQueue: "\${TASK_QUEUE}" }
+registries: [ { name: dockerhub, url: "https://docker.io" } ]
+clusters: { local: { kubeconfig: "\${KUBECONFIG_PATH}", context: freshet } }
+images:
+  - { name: nginx-${suffix}, registry: dockerhub, repository: nginx, track: { tag: "1.27" }, pipeline: web-${suffix}, interval: 1h }
+pipelines:
+  web-${suffix}:
+    stages: [ { name: staging, cluster: local, targets: [ { namespace: ${namespace}, selector: { app: web } } ] } ]
+`,
+    );
+    const hub = await startTestDaemon(config);
+    try {
+      await hub.refreshFreshness();
+      const text = await scrape(hub.url);
+      // Docker Hub itself is out of reach: the newest build is unknown, but the target is found.
+      expect(
+        sampleValue(text, 'freshet_image_up_to_date', {
+          pipeline: `web-${suffix}`,
+          namespace,
+          deployment: 'web',
+          container: 'web',
+          image: `nginx-${suffix}`,
+        }),
+      ).toBe(0);
+      const status = await hub.client.workflow
+        .getHandle(watchWorkflowId(hub.instance, 'dockerhub'))
+        .query(watchStatusQuery);
+      expect(status.images[0]?.image.repository).toBe('library/nginx');
+      await hub.client.workflow
+        .getHandle(watchWorkflowId(hub.instance, 'dockerhub'))
+        .terminate('test over')
+        .catch(() => undefined);
+    } finally {
+      await hub.close();
+      await deleteNamespace(kube, namespace);
+    }
+  });
 });
 
 describe('Docker Hub rate limits', () => {
