@@ -142,6 +142,8 @@ export function secretsOf(auth: StaticAuth): string[] {
 
 /** Token specs default `expires_in` to 60 s; GHCR omits it. */
 export const defaultTokenLifetimeSeconds = 60;
+/** A token is asked for anew at least daily, whatever lifetime its endpoint claims. */
+export const longestTokenLifetimeSeconds = 86_400;
 
 /**
  * Bearer tokens per (realm, service, scope), kept until shortly before they expire so a
@@ -164,7 +166,9 @@ export class TokenCache {
 
   set(challenge: BearerChallenge, token: string, expiresInSeconds: number | undefined, now = Date.now()) {
     const lifetime =
-      expiresInSeconds && expiresInSeconds > 0 ? expiresInSeconds : defaultTokenLifetimeSeconds;
+      expiresInSeconds && expiresInSeconds > 0
+        ? Math.min(expiresInSeconds, longestTokenLifetimeSeconds)
+        : defaultTokenLifetimeSeconds;
     // A margin of up to 10 s, but never more than half the lifetime, so short tokens still get used.
     const margin = Math.min(10, lifetime / 2);
     this.#tokens.set(TokenCache.key(challenge), { token, expiresAt: now + (lifetime - margin) * 1000 });

@@ -13,6 +13,7 @@ import {
 } from './auth.ts';
 import { describeStatus, isRetryableStatus, RegistryError, redact } from './errors.ts';
 import { decodeJson, registryErrorDetail, tokenResponseSchema } from './manifest-schemas.ts';
+import { mediaTypeOf } from './media-types.ts';
 import { parseRateLimit, type RateLimitBudget } from './rate-limit.ts';
 import { backoffDelay, parseRetryAfter, sleep } from './retry.ts';
 import { Semaphore } from './semaphore.ts';
@@ -319,6 +320,13 @@ export class RegistryTransport {
     const note = this.#withheldNote({ method: 'GET', url, endpoint: 'token', target }, auth, res);
     if (note) this.#withheldFrom.set(key, note);
     else this.#withheldFrom.delete(key);
+    if (mediaTypeOf(res.headers.get('content-type')) === 'text/html') {
+      throw this.error(
+        { method: 'GET', target },
+        `malformed answer: a web page (text/html, ${res.body.byteLength} bytes), not a token; check that the challenge's realm is the registry's token endpoint`,
+        { status: res.status },
+      );
+    }
     const decoded = decodeJson(tokenResponseSchema, res.body);
     if (!decoded.ok) throw this.error({ method: 'GET', target }, decoded.problem, { status: res.status });
     const token = decoded.value.token || decoded.value.access_token;

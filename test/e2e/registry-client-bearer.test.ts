@@ -32,6 +32,8 @@ let own: TokenRegistry;
 let foreign: TokenRegistry;
 /** Realm on the registry's own host that redirects (tokens.redirectTo). */
 let moved: TokenRegistry;
+/** Realm that is a web page. */
+let login: TokenRegistry;
 let restoreDns: () => void;
 
 beforeAll(async () => {
@@ -42,10 +44,11 @@ beforeAll(async () => {
   own = await startTokenRegistry(issuer, { realm: `${tokens.url}/token` });
   foreign = await startTokenRegistry(issuer, { realm: `http://${foreignHost}:${tokens.port}/token` });
   moved = await startTokenRegistry(issuer, { realm: `${tokens.url}/moved` });
+  login = await startTokenRegistry(issuer, { realm: `${tokens.url}/login` });
 });
 
 afterAll(async () => {
-  for (const r of [own, foreign, moved]) await r?.stop();
+  for (const r of [own, foreign, moved, login]) await r?.stop();
   await tokens?.close();
   await elsewhere?.close();
   issuer?.remove();
@@ -205,6 +208,52 @@ describe('Bearer tokens are cached per realm, service and scope until expires_in
     } finally {
       tokens.expiresIn = 300;
     }
+  });
+});
+
+describe('Bearer tokens: a 401 renews once', () => {
+  it('renews a token the registry refuses before its announced expiry, once', async () => {
+    const repository = repo('bearer', 'revoked');
+    const { digest } = await push(repository, '1');
+    // The endpoint says 300 s, but its tokens die after 2 s (Distribution allows 60 s past a
+    // token's exp for clock skew): the registry's word is final.
+    tokens.tokenLifetime = -58;
+    try {
+      const { client, events } = bearerClient();
+      await client.resolveDigest(repository, '1');
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      events.length = 0;
+      await expect(client.resolveDigest(repository, '1', { ifNoneMatch: digest })).resolves.toMatchObject({
+        notModified: true,
+      });
+      expect(summary(events)).toEqual(['HEAD manifest 401', 'GET token 200', 'HEAD manifest 304']);
+    } finally {
+      delete tokens.tokenLifetime;
+    }
+  });
+
+  it('gives up when the renewed token is refused too, instead of asking again and again', async () => {
+    const repository = repo('bearer', 'dead');
+    await push(repository, '1');
+    tokens.tokenLifetime = -120; // every token is expired, skew allowance included, when handed out
+    try {
+      const { client, events } = bearerClient();
+      const err = await client.resolveDigest(repository, '1').catch((e: unknown) => e);
+      expect(err).toMatchObject({ name: 'RegistryError', status: 401, retryable: false });
+      expect(summary(events)).toEqual(['HEAD manifest 401', 'GET token 200', 'HEAD manifest 401']);
+    } finally {
+      delete tokens.tokenLifetime;
+    }
+  });
+
+  it('says so when the token endpoint answers a web page', async () => {
+    const { client } = bearerClient({ url: login.url });
+    await expect(client.resolveDigest('acme/web', '1')).rejects.toMatchObject({
+      retryable: false,
+      message: expect.stringMatching(
+        /^registry hub: GET token for repository:acme\/web:pull → malformed answer: a web page \(text\/html, \d+ bytes\), not a token; check that the challenge's realm is the registry's token endpoint$/,
+      ),
+    });
   });
 });
 

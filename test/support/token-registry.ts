@@ -41,6 +41,8 @@ export interface TokenServer {
   port: number;
   /** `expires_in` of the tokens handed out from now on. */
   expiresIn: number;
+  /** When set, the tokens themselves expire after this many seconds, whatever `expires_in` says. */
+  tokenLifetime?: number;
   requests: TokenRequest[];
   /** Where `/moved` redirects to (`/token` with the same query is appended). */
   redirectTo?: string;
@@ -118,6 +120,11 @@ export async function startTokenServer(issuer: TokenIssuer): Promise<TokenServer
       res.writeHead(307, { location: `${tokens.redirectTo}/token${url.search}` });
       return res.end();
     }
+    if (url.pathname === '/login') {
+      // What a misconfigured realm often is: a web page.
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      return res.end('<!doctype html><html><body><form>Sign in</form></body></html>');
+    }
     if (
       url.pathname !== '/token' ||
       credentials === 'wrong' ||
@@ -133,7 +140,7 @@ export async function startTokenServer(issuer: TokenIssuer): Promise<TokenServer
       return [{ type, name, actions: allowed }];
     });
     const subject = credentials === 'valid' ? issuer.user.username : '';
-    const token = issuer.mint(subject, access, tokens.expiresIn);
+    const token = issuer.mint(subject, access, tokens.tokenLifetime ?? tokens.expiresIn);
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ token, expires_in: tokens.expiresIn, issued_at: new Date().toISOString() }));
   });

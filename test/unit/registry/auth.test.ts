@@ -111,6 +111,13 @@ describe('TokenCache', () => {
     expect(cache.get(challenge, 2_000)).toBeUndefined();
   });
 
+  it('asks anew at least daily, whatever lifetime the endpoint claims', () => {
+    const cache = new TokenCache();
+    cache.set(challenge, 'forever', 10 ** 12, 0);
+    expect(cache.get(challenge, 86_389_000)).toBe('forever');
+    expect(cache.get(challenge, 86_390_000)).toBeUndefined();
+  });
+
   it('keys tokens by realm, service and scope, and discards only the token refused', () => {
     const cache = new TokenCache();
     cache.set(challenge, 'tok', 60, 0);
