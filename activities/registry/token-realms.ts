@@ -1,10 +1,14 @@
 // Which token realms may receive a registry's credentials. A Bearer challenge names its realm,
 // and whoever answers for the registry (a proxy, a compromised mirror, a typo in its config)
 // could name any host: sending the password there would hand it over. So the password goes to
-// the registry's own host, to Docker Hub's token service for Docker Hub, and to hosts the
-// config names; every other realm is asked without credentials.
+// the registry's own host, to the token service of a public registry that keeps it elsewhere
+// (Docker Hub's auth.docker.io, GitLab.com's gitlab.com), and to hosts the config names; every
+// other realm is asked without credentials.
 import { isDockerHubHost } from '../watch/image-reference.ts';
 import { dockerHubTokenHost } from './docker-hub.ts';
+
+/** Public registries whose token service is on another host, which their challenges name. */
+const tokenServiceOf: Record<string, string> = { 'registry.gitlab.com': 'gitlab.com' };
 
 /**
  * True when `realm` may receive the credentials configured for the registry at `registry`.
@@ -14,6 +18,7 @@ export function realmReceivesCredentials(realm: URL, registry: URL, allowed: rea
   const host = realm.hostname.toLowerCase();
   if (host === registry.hostname.toLowerCase()) return true;
   if (isDockerHubHost(registry.host) && host === dockerHubTokenHost) return true;
+  if (tokenServiceOf[registry.hostname.toLowerCase()] === host) return true;
   const hostPort = `${host}:${realm.port || (realm.protocol === 'https:' ? '443' : '80')}`;
   return allowed.some((entry) => {
     const wanted = entry.toLowerCase();

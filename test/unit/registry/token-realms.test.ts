@@ -25,6 +25,11 @@ describe('token realms that receive credentials', () => {
       expect(trusts('https://auth.docker.io/token', url)).toBe(true);
   });
 
+  it("trusts GitLab.com's token service for its registry, and nobody else's", () => {
+    expect(trusts('https://gitlab.com/jwt/auth', 'https://registry.gitlab.com')).toBe(true);
+    expect(trusts('https://gitlab.com/jwt/auth', 'https://registry.gitlab.example.com')).toBe(false);
+  });
+
   it('trusts configured hosts: a name on any port, host:port on that port only', () => {
     const registry = 'https://registry.gitlab.example.com';
     expect(trusts('https://gitlab.example.com/jwt/auth', registry, ['gitlab.example.com'])).toBe(true);
