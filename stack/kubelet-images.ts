@@ -175,7 +175,9 @@ async function run(config: KubeletImagesConfig): Promise<void> {
     // The informer stops on an error; start it again after a pause, as long as the process lives.
     informer.on('error', (err: unknown) => {
       log('watch error, restarting', { error: String(err) });
-      void sleep(2_000).then(() => informer.start());
+      void sleep(2_000)
+        .then(() => informer.start())
+        .catch((failure: unknown) => log('restart failed', { error: String(failure) }));
     });
   }
   pods.on('add', (pod) => void reconcile(pod));
@@ -192,7 +194,14 @@ if (import.meta.main) {
     console.error('usage: node stack/kubelet-images.ts CONFIG.json');
     process.exit(2);
   }
-  const parsed = configSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  let text: unknown;
+  try {
+    text = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    console.error(`${path}: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(2);
+  }
+  const parsed = configSchema.safeParse(text);
   if (!parsed.success) {
     console.error(`${path}: ${z.prettifyError(parsed.error)}`);
     process.exit(2);
