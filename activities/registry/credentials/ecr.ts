@@ -62,6 +62,9 @@ export function describeEcrFailure(err: unknown, timeoutMs: number): string {
   if (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) {
     return oneLine(`cannot reach the ECR API (${code}): ${err.message}`);
   }
+  if (typeof code === 'string' && code.startsWith('HPE_')) {
+    return oneLine(`the ECR API endpoint did not answer HTTP (${code}): ${err.message}`);
+  }
   const hint = hints[err.name];
   return oneLine(`${err.name}: ${err.message}${hint ? ` (${hint})` : ''}`);
 }

@@ -79,6 +79,15 @@ describe('describeEcrFailure', () => {
     );
   });
 
+  it('says the endpoint does not speak HTTP, as when it points at the wrong port', () => {
+    const err = Object.assign(new Error('Parse Error: Expected HTTP/, RTSP/ or ICE/'), {
+      code: 'HPE_INVALID_CONSTANT',
+    });
+    expect(describeEcrFailure(err, 10_000)).toBe(
+      'the ECR API endpoint did not answer HTTP (HPE_INVALID_CONSTANT): Parse Error: Expected HTTP/, RTSP/ or ICE/',
+    );
+  });
+
   it('says how long it waited on a timeout', () => {
     const err = Object.assign(new Error('request timed out'), { name: 'TimeoutError' });
     expect(describeEcrFailure(err, 2_500)).toBe('the ECR API did not answer within 2500 ms');
