@@ -2,9 +2,13 @@
 // token, a Distribution registry accepts exactly that token (htpasswd), and a forwarding front
 // on moto counts the GetAuthorizationToken calls. moto answers the same token on every call, with
 // an expiry long past; an injected clock placed 12 hours before that expiry gives the token the
-// life ECR gives it, so the refresh point and the expiry are moto's own.
+// life ECR gives it, so the refresh point and the expiry are moto's own. The SDK's credential
+// chain is exercised as deployed: keys in the environment, and IRSA's web identity via moto's STS.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RegistryClient } from '../../activities/registry/client.ts';
@@ -26,6 +30,15 @@ let pushed: PushedImage;
 /** GetAuthorizationToken calls that reached moto through the front since the test run began. */
 const tokenCalls = () =>
   awsApi.requests.filter((r) => String(r.headers['x-amz-target']).endsWith('.GetAuthorizationToken')).length;
+/** STS calls (the web identity exchange), told apart by the SDK's user agent. */
+const stsCalls = () =>
+  awsApi.requests.filter((r) => String(r.headers['user-agent']).includes('api/sts')).length;
+/** Nothing from this machine's ~/.aws or an instance profile may stand in for the credentials a test gives. */
+const noMachineCredentials = {
+  AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
+  AWS_CONFIG_FILE: '/nonexistent/config',
+  AWS_EC2_METADATA_DISABLED: 'true',
+};
 /** Requests the registry answered, as "HEAD 200". */
 const registryLog = () => ecr.registry.requests().map((r) => `${r.method} ${r.status}`);
 
@@ -173,6 +186,34 @@ describe('ECR credentials on moto', () => {
     });
   });
 
+  it('takes its AWS credentials from a web identity token (IRSA), exchanged at STS, when no keys are set', async () => {
+    const tokenFile = join(mkdtempSync(join(tmpdir(), 'freshet-irsa-')), 'token');
+    // The projected ServiceAccount token EKS mounts; moto's STS takes any JWT-shaped one.
+    writeFileSync(
+      tokenFile,
+      'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6ZnJlc2hldCJ9.c2ln',
+    );
+    const irsa = {
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+      AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+      AWS_ROLE_ARN: `arn:aws:iam::${registryId}:role/freshet-ecr-read`,
+      AWS_ENDPOINT_URL_STS: awsApi.url,
+      ...noMachineCredentials,
+    };
+    await withEnv(irsa, async () => {
+      const sts = stsCalls();
+      const calls = tokenCalls();
+      const client = clientWith(
+        ecrCredentialSource({ region, registryId, endpoint: awsApi.url, timeoutMs: 5_000 }),
+      );
+      await expect(client.resolveDigest(repository, '1.0')).resolves.toMatchObject({ digest: pushed.digest });
+      expect(stsCalls() - sts).toBe(1);
+      expect(tokenCalls() - calls).toBe(1);
+    });
+    rmSync(dirname(tokenFile), { recursive: true, force: true });
+  });
+
   it('reports an unreachable ECR endpoint with region, registry and the network error, and sends nothing to the registry', async () => {
     const endpoint = `http://127.0.0.1:${await freePort()}`;
     const client = clientWith(ecrCredentialSource({ region, registryId, endpoint, timeoutMs: 5_000 }));
@@ -189,14 +230,7 @@ describe('ECR credentials on moto', () => {
   });
 
   it('reports missing AWS credentials as the SDK names them, with where it looked', async () => {
-    const none = {
-      AWS_ACCESS_KEY_ID: undefined,
-      AWS_SECRET_ACCESS_KEY: undefined,
-      // Nothing from this machine's ~/.aws or an instance profile may stand in for them.
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
-      AWS_CONFIG_FILE: '/nonexistent/config',
-      AWS_EC2_METADATA_DISABLED: 'true',
-    };
+    const none = { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, ...noMachineCredentials };
     await withEnv(none, async () => {
       const client = clientWith(
         ecrCredentialSource({ region, registryId, endpoint: awsApi.url, timeoutMs: 5_000 }),
