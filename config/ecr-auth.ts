@@ -40,6 +40,16 @@ export function parseEcrHost(host: string): { accountId: string; region: string 
   return match?.[1] && match[2] ? { accountId: match[1], region: match[2] } : undefined;
 }
 
+/** The account whose registry a token is asked for: the configured one, else the one an ECR URL names. */
+export function ecrRegistryId(auth: EcrAuth, url: string): string | undefined {
+  if (auth.registryId) return auth.registryId;
+  try {
+    return parseEcrHost(new URL(url).hostname)?.accountId;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A token is valid in its own region and names its registry: an ECR URL that says otherwise
  * than the auth would fail with a 401 at the first request, so say so at load time.

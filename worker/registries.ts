@@ -2,7 +2,7 @@
 import type { RegistryAuth } from '../activities/registry/auth.ts';
 import { RegistryClient } from '../activities/registry/client.ts';
 import { ecrCredentialSource } from '../activities/registry/credentials/ecr.ts';
-import { parseEcrHost } from '../config/ecr-auth.ts';
+import { ecrRegistryId } from '../config/ecr-auth.ts';
 import type { Config, RegistryConfig } from '../config/schema.ts';
 import { resolveSecret } from '../config/secrets.ts';
 import type { Metrics } from './metrics.ts';
@@ -21,8 +21,7 @@ function authOf(r: RegistryConfig, i: number): RegistryAuth {
   if (a.type === 'ecr') {
     const source = ecrCredentialSource({
       region: a.region,
-      // The registry's own account, so the token is for the registry the URL names.
-      registryId: a.registryId ?? parseEcrHost(new URL(r.url).hostname)?.accountId,
+      registryId: ecrRegistryId(a, r.url),
       endpoint: a.endpoint,
       timeoutMs: r.timeout,
     });
@@ -33,8 +32,7 @@ function authOf(r: RegistryConfig, i: number): RegistryAuth {
 
 /** Names the variables or files credentials come from, for error messages. */
 function credentialsHint(r: RegistryConfig): string | undefined {
-  if (r.auth.type === 'ecr')
-    return `${r.name}'s ECR access: the AWS identity's pull permissions on the repository`;
+  if (r.auth.type === 'ecr') return "the AWS identity's pull access to this ECR registry";
   const a = r.auth as Record<string, unknown>;
   const refs = ['usernameEnv', 'usernameFile', 'passwordEnv', 'passwordFile', 'tokenEnv', 'tokenFile']
     .map((k) => a[k])

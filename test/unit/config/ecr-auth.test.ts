@@ -1,6 +1,7 @@
 // `auth: { type: ecr }`: what the config accepts for ECR, and the mistakes it refuses before a
 // single AWS call: a region that is not one, a registry URL in another region or account.
 import { describe, expect, it } from 'vitest';
+import { ecrRegistryId, parseEcrHost } from '../../../config/ecr-auth.ts';
 import { ConfigError, parseConfig } from '../../../config/load.ts';
 import type { Config } from '../../../config/schema.ts';
 import { base } from '../../support/config-yaml.ts';
@@ -124,5 +125,30 @@ describe('ECR credentials in the config', () => {
     ).toEqual([
       'registries[0].auth: unknown key "passwordEnv" (check the spelling; see config/freshet.schema.json)',
     ]);
+  });
+});
+
+describe('ECR registry hosts', () => {
+  it('reads account and region from every form of ECR host, and nothing from other hosts', () => {
+    expect(parseEcrHost('123456789012.dkr.ecr.eu-west-1.amazonaws.com')).toEqual({
+      accountId: '123456789012',
+      region: 'eu-west-1',
+    });
+    expect(parseEcrHost('123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com')?.region).toBe(
+      'us-gov-west-1',
+    );
+    expect(parseEcrHost('210987654321.dkr.ecr.cn-north-1.amazonaws.com.cn')?.accountId).toBe('210987654321');
+    expect(parseEcrHost('123456789012.dkr-ecr.ap-southeast-2.on.aws')?.region).toBe('ap-southeast-2');
+    expect(parseEcrHost('public.ecr.aws')).toBeUndefined();
+    expect(parseEcrHost('123456789012.dkr.ecr.eu-west-1.amazonaws.com.evil.example')).toBeUndefined();
+  });
+
+  it('asks for the token of the account the URL names, unless registryId says otherwise', () => {
+    const auth = { type: 'ecr' as const, region: 'eu-west-1' };
+    expect(ecrRegistryId(auth, 'https://123456789012.dkr.ecr.eu-west-1.amazonaws.com')).toBe('123456789012');
+    expect(ecrRegistryId({ ...auth, registryId: '210987654321' }, 'http://127.0.0.1:5000')).toBe(
+      '210987654321',
+    );
+    expect(ecrRegistryId(auth, 'http://127.0.0.1:5000')).toBeUndefined();
   });
 });
