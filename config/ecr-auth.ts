@@ -13,6 +13,8 @@ const endpointUrl = z
     error: 'expected an http(s) URL of the ECR API, such as https://api.ecr.us-east-1.amazonaws.com',
   })
   .superRefine((url, ctx) => {
+    // Runs even when the URL check failed; that failure is reported already.
+    if (!URL.canParse(url)) return;
     // The endpoint is only where the SDK sends its signed calls: nothing secret belongs in it.
     if (credentialsIn(url))
       ctx.addIssue({
@@ -20,7 +22,18 @@ const endpointUrl = z
         message:
           'the URL carries credentials; the AWS SDK signs its requests with credentials from its own chain, so drop them',
       });
+    const { protocol, hostname } = new URL(url);
+    if (protocol === 'http:' && !isLoopback(hostname))
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'the ECR API answers with a registry token, which plain http shows to anyone on the way; use https (http only for an emulator on this machine)',
+      });
   });
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
 
 export const ecrAuth = z.strictObject({
   type: z.literal('ecr'),

@@ -109,10 +109,31 @@ describe('ECR credentials in the config', () => {
     expect(
       problems(
         withRegistry(
+          '{ name: local, url: "http://127.0.0.1:5000", auth: { type: ecr, region: us-east-1, endpoint: "not a url" } }',
+        ),
+      ),
+    ).toEqual([
+      'registries[0].auth.endpoint: expected an http(s) URL of the ECR API, such as https://api.ecr.us-east-1.amazonaws.com',
+    ]);
+    expect(
+      problems(
+        withRegistry(
           '{ name: local, url: "http://127.0.0.1:5000", auth: { type: ecr, region: us-east-1, endpoint: "https://k:s@ecr.local" } }',
         ),
       )[0],
     ).toMatch(/^registries\[0\]\.auth\.endpoint: the URL carries credentials/);
+  });
+
+  it('refuses a plain-http endpoint anywhere but on this machine, since the answer is a token', () => {
+    const withEndpoint = (endpoint: string) =>
+      withRegistry(
+        `{ name: local, url: "http://127.0.0.1:5000", auth: { type: ecr, region: us-east-1, endpoint: "${endpoint}" } }`,
+      );
+    expect(problems(withEndpoint('http://ecr-proxy.internal:8080'))).toEqual([
+      'registries[0].auth.endpoint: the ECR API answers with a registry token, which plain http shows to anyone on the way; use https (http only for an emulator on this machine)',
+    ]);
+    expect(problems(withEndpoint('http://127.0.0.1:5100'))).toEqual([]);
+    expect(problems(withEndpoint('http://localhost:5100'))).toEqual([]);
   });
 
   it('refuses keys that belong to other auth types', () => {
