@@ -62,6 +62,8 @@ const rolloutsThroughPipeline = 'rollouts-through-pipeline';
 /** Checks wait longer than the interval when the registry's request budget would not last. */
 const pacedByRegistryBudget = 'paced-by-registry-budget';
 const previousKept = 5;
+/** As many platform manifests per digest as the activity reports (maxIndexPlatforms). */
+const platformsKept = 16;
 const jitterFraction = 0.1;
 const ignoredKept = 20;
 
@@ -208,6 +210,8 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
         digest: change.digest,
         firstSeenAt: at,
         ...(change.created ? { created: change.created } : {}),
+        // Bounded again here: the activity result is the worker's word, the state is carried for ever.
+        ...(change.platforms?.length ? { platforms: change.platforms.slice(0, platformsKept) } : {}),
       };
       if (change.baseName) s.baseName = change.baseName;
       else delete s.baseName;

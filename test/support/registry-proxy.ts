@@ -1,8 +1,15 @@
-// An HTTP front for a real registry that a test can make misbehave: forward every request to
-// the registry, answer with bytes that are not HTTP at all, or accept requests and never answer.
+// An HTTP front for a real server (a registry, the AWS API) that a test can make misbehave:
+// forward every request, answer with bytes that are not HTTP at all, or accept requests and
+// never answer. It records what it received, headers included (the AWS API's X-Amz-Target).
 // It can also keep Docker Hub's books: a pull budget announced in ratelimit-* headers on every
 // manifest answer, spent by manifest GETs (HEADs are free), and 429 once it is gone.
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 export type ProxyMode = 'forward' | 'garbage' | 'hang';
@@ -25,6 +32,7 @@ export interface ProxiedRequest {
   method: string;
   path: string;
   mode: ProxyMode;
+  headers: IncomingHttpHeaders;
   /** When it arrived (epoch ms). */
   at: number;
   /** The status sent back, once known. */
@@ -53,7 +61,13 @@ export async function startRegistryProxy(target: string): Promise<RegistryProxy>
   const held = new Set<Socket>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const mode = proxy.mode;
-    const record: ProxiedRequest = { method: req.method ?? '', path: req.url ?? '', mode, at: Date.now() };
+    const record: ProxiedRequest = {
+      method: req.method ?? '',
+      path: req.url ?? '',
+      mode,
+      headers: req.headers,
+      at: Date.now(),
+    };
     proxy.requests.push(record);
     if (mode === 'hang') {
       held.add(req.socket);
