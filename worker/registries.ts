@@ -1,6 +1,9 @@
 // Registry clients for the worker, built from the config with secrets resolved here and only here.
 import type { RegistryAuth } from '../activities/registry/auth.ts';
 import { RegistryClient } from '../activities/registry/client.ts';
+import { DockerConfigSource } from '../activities/registry/credentials/docker-config.ts';
+import { HelperCredentialSource } from '../activities/registry/credentials/helper.ts';
+import { registryNameOf } from '../activities/registry/credentials/hosts.ts';
 import type { Config, RegistryConfig } from '../config/schema.ts';
 import { resolveSecret } from '../config/secrets.ts';
 import type { Metrics } from './metrics.ts';
@@ -16,11 +19,33 @@ function authOf(r: RegistryConfig, i: number): RegistryAuth {
   }
   if (a.type === 'token')
     return { type: 'token', token: resolveSecret({ env: a.tokenEnv, file: a.tokenFile }, `${at}.token`) };
+  if (a.type === 'dockerConfig') {
+    const source = new DockerConfigSource({
+      file: a.file,
+      registryUrl: new URL(r.url),
+      helperTimeoutMs: a.helperTimeout,
+    });
+    return { type: 'source', source };
+  }
+  if (a.type === 'helper') {
+    const source = new HelperCredentialSource({
+      ...(a.command ? { command: a.command } : { helper: a.helper }),
+      serverAddress: registryNameOf(new URL(r.url)).serverAddress,
+      timeoutMs: a.timeout,
+      notFound: 'error',
+    });
+    return { type: 'source', source };
+  }
   return { type: 'anonymous' };
 }
 
 /** Names the variables or files credentials come from, for error messages. */
 function credentialsHint(r: RegistryConfig): string | undefined {
+  const { host, serverAddress } = registryNameOf(new URL(r.url));
+  if (r.auth.type === 'dockerConfig') return `the entry for ${host} in ${r.auth.file}`;
+  if (r.auth.type === 'helper') {
+    return `what ${r.auth.command ?? `docker-credential-${r.auth.helper}`} answers for ${serverAddress}`;
+  }
   const a = r.auth as Record<string, unknown>;
   const refs = ['usernameEnv', 'usernameFile', 'passwordEnv', 'passwordFile', 'tokenEnv', 'tokenFile']
     .map((k) => a[k])
