@@ -33,6 +33,7 @@ export class DockerConfigSource implements CredentialSource {
   #stamp: string | undefined;
   #reading: Reading | undefined;
   #checkedAt = Number.NEGATIVE_INFINITY;
+  #pendingRead: Promise<Reading> | undefined;
 
   constructor(opts: DockerConfigSourceOptions) {
     this.#opts = opts;
@@ -74,11 +75,19 @@ export class DockerConfigSource implements CredentialSource {
     return helper;
   }
 
-  /** What the file says now: parsed again only when its stat changed. */
-  async #read(): Promise<Reading> {
-    const now = Date.now();
-    if (this.#reading && now - this.#checkedAt < (this.#opts.recheckMs ?? 1_000)) return this.#reading;
-    this.#checkedAt = now;
+  /** What the file says now: parsed again only when its stat changed; concurrent checks share one look. */
+  #read(): Promise<Reading> {
+    if (this.#reading && Date.now() - this.#checkedAt < (this.#opts.recheckMs ?? 1_000)) {
+      return Promise.resolve(this.#reading);
+    }
+    this.#pendingRead ??= this.#look().finally(() => {
+      this.#pendingRead = undefined;
+    });
+    return this.#pendingRead;
+  }
+
+  async #look(): Promise<Reading> {
+    this.#checkedAt = Date.now();
     const { file } = this.#opts;
     let stamp: string;
     try {
