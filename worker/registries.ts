@@ -2,8 +2,10 @@
 import type { RegistryAuth } from '../activities/registry/auth.ts';
 import { RegistryClient } from '../activities/registry/client.ts';
 import { DockerConfigSource } from '../activities/registry/credentials/docker-config.ts';
+import { ecrCredentialSource } from '../activities/registry/credentials/ecr.ts';
 import { HelperCredentialSource } from '../activities/registry/credentials/helper.ts';
 import { registryNameOf } from '../activities/registry/credentials/hosts.ts';
+import { ecrRegistryId } from '../config/ecr-auth.ts';
 import type { Config, RegistryConfig } from '../config/schema.ts';
 import { resolveSecret } from '../config/secrets.ts';
 import type { Metrics } from './metrics.ts';
@@ -36,11 +38,21 @@ function authOf(r: RegistryConfig, i: number): RegistryAuth {
     });
     return { type: 'source', source };
   }
+  if (a.type === 'ecr') {
+    const source = ecrCredentialSource({
+      region: a.region,
+      registryId: ecrRegistryId(a, r.url),
+      endpoint: a.endpoint,
+      timeoutMs: r.timeout,
+    });
+    return { type: 'source', source };
+  }
   return { type: 'anonymous' };
 }
 
 /** Names the variables or files credentials come from, for error messages. */
 function credentialsHint(r: RegistryConfig): string | undefined {
+  if (r.auth.type === 'ecr') return "the AWS identity's pull access to this ECR registry";
   const { host, serverAddress } = registryNameOf(new URL(r.url));
   if (r.auth.type === 'dockerConfig') return `the entry for ${host} in ${r.auth.file}`;
   if (r.auth.type === 'helper') {
