@@ -52,7 +52,7 @@ export interface TransportOptions {
 }
 
 export interface RegistryRequest {
-  method: 'GET' | 'HEAD';
+  method: 'GET' | 'HEAD' | 'POST';
   url: URL;
   endpoint: RegistryEndpoint;
   /** How a person names what was asked for: `acme/web:1.4`. */
@@ -60,6 +60,8 @@ export interface RegistryRequest {
   /** The repository the request is about: Bearer scopes are per repository. */
   repository?: string;
   headers?: Record<string, string>;
+  /** A form for POST (the OAuth2 token exchange). */
+  body?: URLSearchParams;
   /** Statuses handed back instead of thrown (2xx always are), e.g. 304 for If-None-Match. */
   acceptStatus?: readonly number[];
 }
@@ -203,6 +205,8 @@ export class RegistryTransport {
         const res = await fetch(req.url, {
           method: req.method,
           headers: { ...req.headers, ...(authorization ? { authorization } : {}) },
+          // A form is never re-sent to where a redirect points: the caller decides (see #fetchToken).
+          ...(req.body ? { body: req.body, redirect: 'manual' as const } : {}),
           signal: AbortSignal.timeout(this.#opts.timeoutMs),
         });
         let body = new Uint8Array();
@@ -314,23 +318,45 @@ export class RegistryTransport {
     const realmProblem = this.#realmProblem(url, auth);
     if (realmProblem) throw this.error({ method: 'GET', target }, realmProblem);
     const key = TokenCache.key(challenge);
-    const res = await this.request({ method: 'GET', url, endpoint: 'token', target });
+    // An identity token is exchanged with a POST that carries it in the body; a realm not
+    // trusted with the credentials gets a plain anonymous GET instead.
+    const req: RegistryRequest =
+      auth.type === 'identityToken' && this.#realmTrusted(url)
+        ? {
+            method: 'POST',
+            url: new URL(challenge.realm),
+            endpoint: 'token',
+            target,
+            body: refreshForm(challenge, auth.token),
+            acceptStatus: redirectStatuses,
+          }
+        : { method: 'GET', url, endpoint: 'token', target };
+    const res = await this.request(req);
+    if (redirectStatuses.includes(res.status)) {
+      // fetch would send the form (the identity token) on to wherever the redirect points.
+      const to = res.headers.get('location') ?? '(nowhere)';
+      throw this.error(
+        req,
+        `${res.status} redirect to ${redactUrl(to)}; an identity token is posted only to the realm the challenge names`,
+        { status: res.status },
+      );
+    }
     // fetch drops Authorization when a redirect leaves the realm's origin: the token that comes
     // back was granted without the credentials, which a later refusal should say.
-    const note = this.#withheldNote({ method: 'GET', url, endpoint: 'token', target }, auth, res);
+    const note = this.#withheldNote(req, auth, res);
     if (note) this.#withheldFrom.set(key, note);
     else this.#withheldFrom.delete(key);
     if (mediaTypeOf(res.headers.get('content-type')) === 'text/html') {
       throw this.error(
-        { method: 'GET', target },
+        req,
         `malformed answer: a web page (text/html, ${res.body.byteLength} bytes), not a token; check that the challenge's realm is the registry's token endpoint`,
         { status: res.status },
       );
     }
     const decoded = decodeJson(tokenResponseSchema, res.body);
-    if (!decoded.ok) throw this.error({ method: 'GET', target }, decoded.problem, { status: res.status });
+    if (!decoded.ok) throw this.error(req, decoded.problem, { status: res.status });
     const token = decoded.value.token || decoded.value.access_token;
-    if (!token) throw this.error({ method: 'GET', target }, 'malformed answer: no token in it');
+    if (!token) throw this.error(req, 'malformed answer: no token in it');
     this.#tokens.set(challenge, token, decoded.value.expires_in);
     return token;
   }
@@ -346,7 +372,7 @@ export class RegistryTransport {
    * where they had to.
    */
   #withheldNote(req: RegistryRequest, auth: StaticAuth, res: RegistryResponse): string | undefined {
-    if (auth.type !== 'basic') return undefined;
+    if (auth.type !== 'basic' && auth.type !== 'identityToken') return undefined;
     if (req.endpoint !== 'token') {
       const challenge = this.#challenges.get(req.repository ?? '');
       return challenge ? this.#withheldFrom.get(TokenCache.key(challenge)) : undefined;
@@ -361,7 +387,7 @@ export class RegistryTransport {
     if (realm.protocol !== 'https:' && realm.protocol !== 'http:')
       return `token realm uses ${realm.protocol}`;
     const downgrade = realm.protocol === 'http:' && this.#opts.url.protocol === 'https:';
-    if (downgrade && auth.type === 'basic') {
+    if (downgrade && (auth.type === 'basic' || auth.type === 'identityToken')) {
       return `refusing to send credentials to a plain-http token realm (${realm.origin})`;
     }
     return undefined;
@@ -380,6 +406,30 @@ export class RegistryTransport {
     // undici reports `fetch failed` and puts the useful part (`connect ECONNREFUSED …`) in the cause.
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
     return `network error: ${cause instanceof Error ? cause.message : String(cause)}`;
+  }
+}
+
+/** The OAuth2 refresh-token grant Docker sends for an identity token (distribution's token spec, OAuth2 part). */
+function refreshForm(challenge: BearerChallenge, refreshToken: string): URLSearchParams {
+  const form = new URLSearchParams({
+    grant_type: 'refresh_token',
+    refresh_token: refreshToken,
+    client_id: 'freshet',
+  });
+  if (challenge.service) form.set('service', challenge.service);
+  if (challenge.scope) form.set('scope', challenge.scope);
+  return form;
+}
+
+const redirectStatuses: readonly number[] = [301, 302, 303, 307, 308];
+
+/** A Location as an error may show it: no query (it may carry a signature), no credentials. */
+function redactUrl(location: string): string {
+  try {
+    const url = new URL(location);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return '(not a URL)';
   }
 }
 

@@ -330,6 +330,54 @@ describe('Bearer tokens: credentials go only to trusted token realms', () => {
     }
   });
 
+  it('an identity token goes to a trusted realm in the OAuth2 POST, and to another host not at all', async () => {
+    const repository = repo('private', 'identity');
+    const { digest } = await push(repository, '1');
+    const identity = { type: 'identityToken', token: issuer.refreshToken } as const;
+    let before = tokens.requests.length;
+    const trusted = bearerClient({ auth: identity });
+    await expect(trusted.client.resolveDigest(repository, '1')).resolves.toMatchObject({ digest });
+    expect(tokens.requests.slice(before)).toEqual([
+      {
+        path: '/token',
+        scope: [`repository:${repository}:pull`],
+        credentials: 'valid',
+        grant: 'refresh_token',
+      },
+    ]);
+
+    before = tokens.requests.length;
+    const withheld = bearerClient({ url: foreign.url, auth: identity });
+    const err = await withheld.client.resolveDigest(repository, '1').catch((e: unknown) => e);
+    expect((err as Error).message).toContain(`credentials were withheld from the token realm ${foreignHost}`);
+    expect(tokens.requests.slice(before)).toEqual([
+      { path: '/token', scope: [`repository:${repository}:pull`], credentials: 'none' },
+    ]);
+    expect(everything(err)).not.toContain(issuer.refreshToken);
+  });
+
+  it('an identity token is never posted on to where the realm redirects', async () => {
+    const repository = repo('private', 'identity-moved');
+    await push(repository, '1');
+    tokens.redirectTo = elsewhere.url;
+    try {
+      const { client } = bearerClient({
+        url: moved.url,
+        auth: { type: 'identityToken', token: issuer.refreshToken },
+      });
+      const beforeThere = elsewhere.requests.length;
+      const err = await client.resolveDigest(repository, '1').catch((e: unknown) => e);
+      expect(err).toMatchObject({ name: 'RegistryError', status: 307, retryable: false });
+      expect((err as Error).message).toBe(
+        `registry hub: POST token for repository:${repository}:pull → 307 redirect to ${elsewhere.url}/token; an identity token is posted only to the realm the challenge names`,
+      );
+      expect(elsewhere.requests.length).toBe(beforeThere);
+      expect(everything(err)).not.toContain(issuer.refreshToken);
+    } finally {
+      delete tokens.redirectTo;
+    }
+  });
+
   it('a redirect to another host name on the same port drops them too; one within the origin keeps them', async () => {
     const repository = repo('public', 'renamed');
     const { digest } = await push(repository, '1');

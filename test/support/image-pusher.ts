@@ -26,6 +26,8 @@ export interface PushImageOptions {
   /** Push a build whose digest follows the stack's broken-build convention. */
   broken?: boolean;
   auth?: { username: string; password: string };
+  /** A Bearer token with push access, for a registry in token-auth mode. */
+  token?: string;
 }
 
 export interface PushedImage {
@@ -62,7 +64,7 @@ function tarOneFile(name: string, content: Buffer): Buffer {
 
 export async function pushImage(opts: PushImageOptions): Promise<PushedImage> {
   const created = (opts.created ?? new Date()).toISOString();
-  const headers = await pushHeaders(opts);
+  const headers = opts.token ? { authorization: `Bearer ${opts.token}` } : await pushHeaders(opts);
   const tar = tarOneFile('build.txt', Buffer.from(`${opts.repository}:${opts.tag} built ${created}\n`));
   const layer = gzipSync(tar);
   const config = Buffer.from(

@@ -16,6 +16,8 @@ import { waitFor } from './wait.ts';
 export interface TokenIssuer {
   service: string;
   user: { username: string; password: string };
+  /** An identity token (OAuth2 refresh token) of the user, for `POST grant_type=refresh_token`. */
+  refreshToken: string;
   /** Where the certificate, key and registries' data live; removed by `remove`. */
   dir: string;
   mint(
@@ -33,6 +35,8 @@ export interface TokenRequest {
   path: string;
   scope: string[];
   credentials: TokenCredentials;
+  /** Set for the OAuth2 POST an identity token is exchanged with. */
+  grant?: string;
 }
 
 export interface TokenServer {
@@ -85,6 +89,7 @@ export function createTokenIssuer(): TokenIssuer {
   return {
     service,
     user: { username: 'freshet', password: `pw-${randomBytes(12).toString('hex')}` },
+    refreshToken: `refresh-${randomBytes(12).toString('hex')}`,
     dir,
     mint(subject, access, expiresIn) {
       const now = Math.floor(Date.now() / 1000);
@@ -109,13 +114,29 @@ export function createTokenIssuer(): TokenIssuer {
 
 export async function startTokenServer(issuer: TokenIssuer): Promise<TokenServer> {
   const expected = `Basic ${Buffer.from(`${issuer.user.username}:${issuer.user.password}`).toString('base64')}`;
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://token');
-    const scope = url.searchParams.getAll('scope');
+    let scope = url.searchParams.getAll('scope');
     const header = req.headers.authorization;
-    const credentials: TokenCredentials =
+    let credentials: TokenCredentials =
       header === undefined ? 'none' : header === expected ? 'valid' : 'wrong';
-    tokens.requests.push({ path: url.pathname, scope, credentials });
+    let grant: string | undefined;
+    if (req.method === 'POST') {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      const form = new URLSearchParams(body);
+      grant = form.get('grant_type') ?? '';
+      const refresh = form.get('refresh_token');
+      credentials = refresh === null ? 'none' : refresh === issuer.refreshToken ? 'valid' : 'wrong';
+      scope = (form.get('scope') ?? '').split(' ').filter(Boolean);
+      url.searchParams.set('service', form.get('service') ?? '');
+    }
+    tokens.requests.push({
+      path: url.pathname,
+      scope,
+      credentials,
+      ...(grant !== undefined ? { grant } : {}),
+    });
     if (url.pathname === '/moved' && tokens.redirectTo) {
       res.writeHead(307, { location: `${tokens.redirectTo}/token${url.search}` });
       return res.end();
@@ -142,7 +163,11 @@ export async function startTokenServer(issuer: TokenIssuer): Promise<TokenServer
     const subject = credentials === 'valid' ? issuer.user.username : '';
     const token = issuer.mint(subject, access, tokens.tokenLifetime ?? tokens.expiresIn);
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ token, expires_in: tokens.expiresIn, issued_at: new Date().toISOString() }));
+    // The OAuth2 answer names it access_token (the token spec's OAuth2 part).
+    const key = grant === undefined ? 'token' : 'access_token';
+    res.end(
+      JSON.stringify({ [key]: token, expires_in: tokens.expiresIn, issued_at: new Date().toISOString() }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
