@@ -16,9 +16,14 @@ export interface ImageReference {
 export const dockerHubHost = 'docker.io';
 /** Where Docker Hub's registry API answers (docker.io itself serves the website). */
 export const dockerHubApiHost = 'registry-1.docker.io';
-const dockerHubAliases = new Set([dockerHubHost, 'index.docker.io', dockerHubApiHost]);
+const dockerHubAliases = new Set([
+  dockerHubHost,
+  'index.docker.io',
+  dockerHubApiHost,
+  'registry.hub.docker.com',
+]);
 
-/** `docker.io`, `index.docker.io` and `registry-1.docker.io` (any case, default port) are Docker Hub. */
+/** `docker.io`, `index.docker.io`, `registry-1.docker.io` and `registry.hub.docker.com` (any case, default port) are Docker Hub. */
 export function isDockerHubHost(host: string): boolean {
   return dockerHubAliases.has(host.toLowerCase().replace(/:443$/, ''));
 }

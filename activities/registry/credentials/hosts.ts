@@ -3,15 +3,10 @@
 // (`https://index.docker.io/v1/`, `index.docker.io`, `http://host:5000/v2/`), and a Kubernetes
 // pull Secret holds whatever the tool that made it wrote.
 
+import { canonicalHost } from '../../watch/image-reference.ts';
+
 /** Docker Hub's credentials live under this key, and helpers are asked for it. */
 export const dockerHubServerAddress = 'https://index.docker.io/v1/';
-
-const dockerHubHosts = new Set([
-  'docker.io',
-  'index.docker.io',
-  'registry-1.docker.io',
-  'registry.hub.docker.com',
-]);
 
 /** A registry as Docker names it. */
 export interface RegistryName {
@@ -24,8 +19,7 @@ export interface RegistryName {
 /** The host[:port] a config key names: scheme and path dropped, Docker Hub's names made one. */
 export function hostOfKey(key: string): string {
   const withoutScheme = key.trim().replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '');
-  const host = (withoutScheme.split('/')[0] ?? '').toLowerCase();
-  return dockerHubHosts.has(host) ? 'docker.io' : host;
+  return canonicalHost(withoutScheme.split('/')[0] ?? '');
 }
 
 export function registryNameOf(url: URL): RegistryName {

@@ -36,7 +36,13 @@ describe('image references', () => {
 
 describe('Docker Hub names normalise', () => {
   it('knows Docker Hub by each of its names', () => {
-    for (const host of ['docker.io', 'index.docker.io', 'registry-1.docker.io', 'Registry-1.Docker.IO:443'])
+    for (const host of [
+      'docker.io',
+      'index.docker.io',
+      'registry-1.docker.io',
+      'registry.hub.docker.com',
+      'Registry-1.Docker.IO:443',
+    ])
       expect(isDockerHubHost(host)).toBe(true);
     for (const host of ['ghcr.io', 'docker.io.example.com', 'mirror.gcr.io', '127.0.0.1:5000'])
       expect(isDockerHubHost(host)).toBe(false);
