@@ -12,6 +12,7 @@ import {
   type StoredState,
 } from './layout.ts';
 import { startMoto } from './moto.ts';
+import { startZot } from './zot.ts';
 
 interface AddOn<N extends AddOnName> {
   binaries: (keyof Binaries)[];
@@ -22,6 +23,7 @@ interface AddOn<N extends AddOnName> {
 
 const addOns: { [N in AddOnName]: AddOn<N> } = {
   moto: { binaries: ['motoPython', 'motoServer'], ports: ['moto'], start: startMoto },
+  zot: { binaries: ['zot', 'htpasswd'], ports: ['zot'], start: startZot },
 };
 
 export function missingAddOns(state: StoredState): AddOnName[] {

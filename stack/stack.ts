@@ -75,6 +75,7 @@ const portOwners: Record<keyof Ports, string> = {
   kwok: 'kwok',
   prometheus: 'Prometheus',
   moto: 'moto (AWS API)',
+  zot: 'zot registry',
 };
 
 function assertInstalled(bin: Binaries, names: (keyof Binaries)[]): void {
@@ -440,6 +441,10 @@ function envFile(e: Endpoints): string {
     KUBECONFIG: e.kubernetes.kubeconfig,
     FRESHET_STACK_PROMETHEUS_URL: e.prometheus.url,
     FRESHET_STACK_MOTO_URL: e.moto.url,
+    FRESHET_STACK_ZOT: e.zot.host,
+    FRESHET_STACK_ZOT_URL: e.zot.url,
+    FRESHET_STACK_ZOT_USER: e.zot.username,
+    FRESHET_STACK_ZOT_PASSWORD: e.zot.password,
   };
   return `${Object.entries(vars)
     .map(([k, v]) => `${k}=${v}`)

@@ -93,6 +93,12 @@ describe('stack up on a running stack', () => {
     expect(first.stdout).toContain(`AWS API (moto)    ${motoUrl}`);
     expect(readFileSync(join(runDir, 'stack.env'), 'utf8')).toContain(`FRESHET_STACK_MOTO_URL=${motoUrl}\n`);
 
+    const zotUrl = `http://127.0.0.1:${5002 + offset}`;
+    expect(after.endpoints.zot).toMatchObject({ url: zotUrl, username: 'freshet' });
+    const basic = `Basic ${Buffer.from(`freshet:${after.endpoints.zot?.password}`).toString('base64')}`;
+    expect(await httpStatus(`${zotUrl}/v2/`, { headers: { authorization: basic } })).toBe(200);
+    expect(after.processes.find((p) => p.name === 'zot')?.log.startsWith(dataDir)).toBe(true);
+
     const second = await up('up');
     expect(second.code).toBe(0);
     expect(second.stderr).toContain('already running: reused');

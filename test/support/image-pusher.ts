@@ -142,7 +142,7 @@ function mineManifest<T extends { annotations: Record<string, string> }>(
   }
 }
 
-async function pushBlob(
+export async function pushBlob(
   registryUrl: string,
   repository: string,
   blob: Buffer,
