@@ -10,8 +10,15 @@ import {
   parseManifest,
   selectPlatformManifest,
 } from './image-metadata.ts';
-import { decodeJson, imageConfigSchema, type Platform, tagListSchema } from './manifest-schemas.ts';
-import { manifestAccept, mediaTypeOf } from './media-types.ts';
+import {
+  type Descriptor,
+  decodeJson,
+  imageConfigSchema,
+  imageIndexSchema,
+  type Platform,
+  tagListSchema,
+} from './manifest-schemas.ts';
+import { manifestAccept, mediaTypeOf, ociIndex } from './media-types.ts';
 import { describeReference, isValidDigest, referenceProblem } from './references.ts';
 import { isArtifactTag, nextPageUrl, normaliseTags } from './tag-list.ts';
 import { type RegistryRequestEvent, RegistryTransport } from './transport.ts';
@@ -204,6 +211,45 @@ export class RegistryClient {
       config: decoded.value,
       ...(index ? { index } : {}),
     });
+  }
+
+  /**
+   * The artifacts (signatures, SBOMs, attestations) whose `subject` is `digest`, by the OCI 1.1
+   * referrers API. A registry without that API answers 404; then the index that pushing clients
+   * keep under the tag `sha256-<hex>` (the spec's fallback) is read, and no such tag means none.
+   * `artifactType` is filtered here as well, since a registry may ignore the query parameter.
+   */
+  async listReferrers(
+    repository: string,
+    digest: string,
+    opts: { artifactType?: string } = {},
+  ): Promise<Descriptor[]> {
+    const target = `${describeReference(repository, digest)} referrers`;
+    this.#validate('GET', target, repository, digest);
+    if (!isValidDigest(digest)) throw this.#transport.error({ method: 'GET', target }, 'not a digest');
+    const url = this.#url(`${repository}/referrers/${digest}`);
+    if (opts.artifactType) url.searchParams.set('artifactType', opts.artifactType);
+    const common = {
+      method: 'GET',
+      target,
+      repository,
+      headers: { accept: ociIndex },
+      acceptStatus: [404],
+    } as const;
+    let res = await this.#transport.request({ ...common, url, endpoint: 'referrers' });
+    if (res.status === 404) {
+      const fallbackTag = digest.replace(':', '-');
+      res = await this.#transport.request({
+        ...common,
+        url: this.#url(`${repository}/manifests/${fallbackTag}`),
+        endpoint: 'manifest',
+      });
+      if (res.status === 404) return [];
+    }
+    const decoded = decodeJson(imageIndexSchema, res.body);
+    if (!decoded.ok) throw this.#transport.error(common, decoded.problem, { status: res.status });
+    const wanted = opts.artifactType;
+    return decoded.value.manifests.filter((entry) => wanted === undefined || entry.artifactType === wanted);
   }
 
   /** A manifest by tag (digest computed from the body) or by digest (body checked against it). */

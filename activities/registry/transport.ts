@@ -16,7 +16,7 @@ import { decodeJson, registryErrorDetail, tokenResponseSchema } from './manifest
 import { backoffDelay, parseRetryAfter, sleep } from './retry.ts';
 import { Semaphore } from './semaphore.ts';
 
-export type RegistryEndpoint = 'manifest' | 'tags' | 'blob' | 'token';
+export type RegistryEndpoint = 'manifest' | 'tags' | 'blob' | 'token' | 'referrers';
 
 /** One HTTP exchange, reported once per attempt; `code` is the status, `network` or `timeout`. */
 export interface RegistryRequestEvent {
@@ -323,6 +323,7 @@ const notFoundText: Record<RegistryEndpoint, string> = {
   tags: 'tag or repository not found',
   blob: 'blob not found (the manifest refers to content the registry lacks)',
   token: "token endpoint not found (check the challenge's realm)",
+  referrers: 'the registry has no referrers API',
 };
 
 function isTimeout(err: unknown): boolean {
