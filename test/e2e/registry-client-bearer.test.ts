@@ -1,8 +1,9 @@
-// The Bearer token flow against a real Distribution registry in token-auth mode. The stack's
-// registries use anonymous and htpasswd auth, so this test starts its own docker-registry (the
-// stack's binary) whose `auth.token` trusts a certificate made here, and a token endpoint that
-// signs JWTs with it, as auth.docker.io or ghcr.io/token would. The registry itself issues the
-// challenges and checks every token; nothing of it is simulated.
+// The Bearer token flow against real registries in token-auth mode, Distribution and zot. The
+// stack's registries use anonymous and htpasswd auth, so this test starts its own docker-registry
+// (the stack's binary) whose `auth.token` trusts a certificate made here, a zot (the stack's
+// binary) whose `auth.bearer` trusts the same, and a token endpoint that signs JWTs with it, as
+// auth.docker.io or ghcr.io/token would. The registries themselves issue the challenges and
+// check every token; nothing of it is simulated.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash, createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,8 +25,9 @@ const user = { username: 'freshet', password: `pw-${randomBytes(12).toString('he
 
 let dir: string;
 let registry: ChildProcess | undefined;
+let zot: ChildProcess | undefined;
 let tokenServer: Server | undefined;
-let registryUrl: string;
+const registryUrls = { Distribution: '', zot: '' };
 let tokenPort: number;
 let tokenExpiresIn = 300;
 const tokenRequests: Array<{ scope: string[]; authorized: boolean }> = [];
@@ -89,7 +91,8 @@ beforeAll(async () => {
   tokenPort = (tokenServer.address() as AddressInfo).port;
 
   const port = await freePort();
-  registryUrl = `http://127.0.0.1:${port}`;
+  const registryUrl = `http://127.0.0.1:${port}`;
+  registryUrls.Distribution = registryUrl;
   // JSON is YAML: the registry reads it as its config file.
   const config = {
     version: 0.1,
@@ -110,15 +113,37 @@ beforeAll(async () => {
   await waitFor('the token-auth registry', async () => (await fetch(`${registryUrl}/v2/`)).status === 401, {
     timeoutMs: 15_000,
   });
+
+  // zot checks a token's signature, expiry and `access` claims; it names no issuer or audience.
+  const zotPort = await freePort();
+  registryUrls.zot = `http://127.0.0.1:${zotPort}`;
+  const zotConfig = {
+    distSpecVersion: '1.1.0-dev',
+    storage: { rootDirectory: join(dir, 'zot-data'), gc: false, dedupe: false },
+    http: {
+      address: '127.0.0.1',
+      port: String(zotPort),
+      auth: {
+        bearer: { realm: `http://127.0.0.1:${tokenPort}/token`, service, cert: join(dir, 'cert.pem') },
+      },
+    },
+    log: { level: 'warn' },
+  };
+  writeFileSync(join(dir, 'zot.json'), JSON.stringify(zotConfig));
+  zot = spawn(binaries().zot, ['serve', join(dir, 'zot.json')], { stdio: 'ignore' });
+  await waitFor('the token-auth zot', async () => (await fetch(`${registryUrls.zot}/v2/`)).status === 401, {
+    timeoutMs: 15_000,
+  });
 });
 
 afterAll(async () => {
   registry?.kill();
+  zot?.kill();
   await new Promise((resolve) => (tokenServer ? tokenServer.close(resolve) : resolve(undefined)));
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function bearerClient(password = user.password) {
+function bearerClientOf(registryUrl: string, password = user.password) {
   const events: RegistryRequestEvent[] = [];
   const client = new RegistryClient({
     name: 'hub',
@@ -131,7 +156,13 @@ function bearerClient(password = user.password) {
 
 const summary = (events: RegistryRequestEvent[]) => events.map((e) => `${e.method} ${e.endpoint} ${e.code}`);
 
-describe('Bearer token flow', () => {
+describe.each(['Distribution', 'zot'] as const)('Bearer token flow on %s', (name) => {
+  const bearerClient = (password?: string) => bearerClientOf(registryUrls[name], password);
+  const pushWithToken = (repository: string, tag: string) =>
+    pushWithTokenTo(registryUrls[name], repository, tag);
+  // zot ignores If-None-Match: an idle check is a 200 with the same digest rather than a 304.
+  const idleHead = name === 'zot' ? 'HEAD manifest 200' : 'HEAD manifest 304';
+
   it('answers the challenge with a token, then checks with one HEAD while the token lives', async () => {
     const repository = `bearer-${randomBytes(3).toString('hex')}/web`;
     const digest = await pushWithToken(repository, '1.4');
@@ -154,12 +185,7 @@ describe('Bearer token flow', () => {
       digest,
       platformDigest: digest,
     });
-    expect(summary(events)).toEqual([
-      'HEAD manifest 304',
-      'GET tags 200',
-      'GET manifest 200',
-      'GET blob 200',
-    ]);
+    expect(summary(events)).toEqual([idleHead, 'GET tags 200', 'GET manifest 200', 'GET blob 200']);
   });
 
   it('renews an expiring token before the request, not after a 401', async () => {
@@ -174,7 +200,7 @@ describe('Bearer token flow', () => {
       await expect(client.resolveDigest(repository, '1', { ifNoneMatch: digest })).resolves.toMatchObject({
         notModified: true,
       });
-      expect(summary(events)).toEqual(['GET token 200', 'HEAD manifest 304']);
+      expect(summary(events)).toEqual(['GET token 200', idleHead]);
     } finally {
       tokenExpiresIn = 300;
     }
@@ -235,7 +261,7 @@ describe('Bearer token flow', () => {
 });
 
 /** Pushes a minimal OCI image with a push token minted by the test's token endpoint. */
-async function pushWithToken(repository: string, tag: string): Promise<string> {
+async function pushWithTokenTo(registryUrl: string, repository: string, tag: string): Promise<string> {
   const auth = `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`;
   const realm = new URL(`http://127.0.0.1:${tokenPort}/token`);
   realm.searchParams.set('service', service);
