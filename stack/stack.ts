@@ -330,7 +330,8 @@ async function launch(bin: Binaries, p: Ports, dataDir: string, started: Started
     );
   })();
 
-  const [, , , , , addOns] = await Promise.all([
+  const [addOns] = await Promise.all([
+    startAddOns(addOnNames, l),
     kube,
     ready(
       temporal,
@@ -343,7 +344,6 @@ async function launch(bin: Binaries, p: Ports, dataDir: string, started: Started
     ready(registry, async () => (await httpStatus(local(p.registry, '/v2/'))) === 200),
     ready(registryAuth, async () => (await httpStatus(local(p.registryAuth, '/v2/'))) === 401),
     ready(prometheus, async () => (await httpStatus(local(p.prometheus, '/-/ready'))) === 200),
-    startAddOns(addOnNames, l),
   ]);
 
   const endpoints: Endpoints = {
