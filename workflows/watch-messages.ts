@@ -1,5 +1,6 @@
 // Types and messages of the watch workflow, shared by the workflow, its activities and the daemon.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { IndexPlatform } from '../activities/registry/image-metadata.ts';
 
 export type TrackPolicy =
   | { tag: string }
@@ -24,6 +25,8 @@ export interface DigestRecord {
   firstSeenAt: string;
   /** Build time from the image, when it says. */
   created?: string;
+  /** For a multi-platform index: each platform's manifest (at most 16), which pods may report instead. */
+  platforms?: IndexPlatform[];
 }
 
 export interface ImageState {
@@ -117,6 +120,7 @@ export interface ImageChange {
   created?: string;
   baseName?: string;
   baseDigest?: string;
+  platforms?: IndexPlatform[];
 }
 
 export interface CheckResult {

@@ -58,6 +58,8 @@ const { requestRollout } = proxyActivities<RolloutRequestActivities>({
 
 const rolloutsThroughPipeline = 'rollouts-through-pipeline';
 const previousKept = 5;
+/** As many platform manifests per digest as the activity reports (maxIndexPlatforms). */
+const platformsKept = 16;
 const jitterFraction = 0.1;
 const ignoredKept = 20;
 
@@ -203,6 +205,8 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
         digest: change.digest,
         firstSeenAt: at,
         ...(change.created ? { created: change.created } : {}),
+        // Bounded again here: the activity result is the worker's word, the state is carried for ever.
+        ...(change.platforms?.length ? { platforms: change.platforms.slice(0, platformsKept) } : {}),
       };
       if (change.baseName) s.baseName = change.baseName;
       else delete s.baseName;

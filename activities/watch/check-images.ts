@@ -8,6 +8,7 @@ import type {
   WatchedImage,
 } from '../../workflows/watch-messages.ts';
 import type { RegistryClient } from '../registry/client.ts';
+import { parsePlatform } from '../registry/platform.ts';
 import { chooseTag } from '../registry/policies.ts';
 import { parseImageReference } from './image-reference.ts';
 
@@ -92,12 +93,7 @@ async function checkImage(deps: WatchActivityDeps, req: ImageCheckRequest): Prom
   const known = req.knownTag === tag ? req.knownDigest : undefined;
   const resolved = await client.resolveDigest(image.repository, tag, known ? { ifNoneMatch: known } : {});
   if (resolved.digest === req.knownDigest && tag === req.knownTag) return undefined;
-  const [os = 'linux', architecture = 'amd64', variant] = image.platform.split('/');
-  const meta = await client.imageMetadata(image.repository, resolved.digest, {
-    os,
-    architecture,
-    ...(variant ? { variant } : {}),
-  });
+  const meta = await client.imageMetadata(image.repository, resolved.digest, parsePlatform(image.platform));
   return {
     name: image.name,
     tag,
@@ -105,6 +101,7 @@ async function checkImage(deps: WatchActivityDeps, req: ImageCheckRequest): Prom
     ...(meta.created ? { created: meta.created } : {}),
     ...(meta.baseName ? { baseName: meta.baseName } : {}),
     ...(meta.baseDigest ? { baseDigest: meta.baseDigest } : {}),
+    ...(meta.platforms?.length ? { platforms: meta.platforms } : {}),
   };
 }
 
