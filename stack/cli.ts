@@ -9,7 +9,8 @@ Manages Freshet's local stack: real servers on 127.0.0.1 for tests, the demo and
 
 Commands:
   up       start every component and print the endpoints; on a running stack, start only
-           the components it lacks (${addOnNames.join(', ')}: those added since it started)
+           the components it lacks (${[...addOnNames, 'kubelet-images'].join(', ')}: those added
+           since it started)
   down     stop exactly the processes "up" started, by PID, and remove their temp dirs
   status   print whether the stack runs, and its endpoints
 

@@ -10,7 +10,6 @@ import { addOnBinaries, addOnPorts, missingAddOns, startAddOns } from './add-ons
 import { nodeManifest, prometheusConfig, registryConfig } from './configs.ts';
 import { launcher, type Progress } from './launcher.ts';
 import {
-  type AddOnName,
   addOnNames,
   type Binaries,
   binaries,
@@ -92,13 +91,11 @@ function assertInstalled(bin: Binaries, names: (keyof Binaries)[]): void {
  */
 export function startStack(
   progress: Progress = quiet,
-): Promise<StackState & { reused: boolean; added: AddOnName[] }> {
+): Promise<StackState & { reused: boolean; added: string[] }> {
   return withRunDirLock(runDir, () => startOrJoin(progress));
 }
 
-async function startOrJoin(
-  progress: Progress,
-): Promise<StackState & { reused: boolean; added: AddOnName[] }> {
+async function startOrJoin(progress: Progress): Promise<StackState & { reused: boolean; added: string[] }> {
   const existing = readState();
   if (existing && stackAlive(existing)) return addMissingAddOns(existing, progress);
   if (existing) {
@@ -132,28 +129,39 @@ async function startOrJoin(
   }
 }
 
-/** Starts into a running stack the add-ons its state lacks, and records them beside the rest. */
+/**
+ * Starts into a running stack the add-ons its state lacks, and the kubelet-images process (it has
+ * no endpoint, so its process tells), and records them beside the rest.
+ */
 async function addMissingAddOns(
   state: StoredState,
   progress: Progress,
-): Promise<StackState & { reused: true; added: AddOnName[] }> {
+): Promise<StackState & { reused: true; added: string[] }> {
   const missing = missingAddOns(state);
-  if (missing.length === 0) return { ...(state as StackState), reused: true, added: [] };
-  progress(`the running stack lacks ${missing.join(', ')}: starting ${missing.length === 1 ? 'it' : 'them'}`);
+  const lacksKubeletImages = !state.processes.some((proc) => proc.name === 'kubelet-images');
+  const names = [...missing, ...(lacksKubeletImages ? ['kubelet-images'] : [])];
+  if (names.length === 0) return { ...(state as StackState), reused: true, added: [] };
+  progress(`the running stack lacks ${names.join(', ')}: starting ${names.length === 1 ? 'it' : 'them'}`);
   const bin = binaries();
   assertInstalled(bin, addOnBinaries(missing));
   const p = portTable();
   for (const key of addOnPorts(missing)) await assertPortFree(p[key], portOwners[key]);
   const started: Started[] = [];
   try {
-    const added = await startAddOns(missing, launcher(bin, p, state.dataDir, started, progress));
-    const next: StackState = {
-      ...state,
-      processes: [...state.processes, ...started],
-      endpoints: { ...state.endpoints, ...added } as Endpoints,
-    };
+    const l = launcher(bin, p, state.dataDir, started, progress);
+    const endpoints = { ...state.endpoints, ...(await startAddOns(missing, l)) } as Endpoints;
+    if (lacksKubeletImages) {
+      await startKubeletImages(
+        l.start,
+        l.ready,
+        l.dir('kubelet-images'),
+        endpoints.kubernetes.kubeconfig,
+        kubeletRegistries(endpoints),
+      );
+    }
+    const next: StackState = { ...state, processes: [...state.processes, ...started], endpoints };
     writeState(next);
-    return { ...next, reused: true, added: missing };
+    return { ...next, reused: true, added: names };
   } catch (err) {
     for (const proc of started.reverse()) await stopProcess(proc, 5_000);
     throw err;
@@ -345,16 +353,6 @@ async function launch(bin: Binaries, p: Ports, dataDir: string, started: Started
     ready(registryAuth, async () => (await httpStatus(local(p.registryAuth, '/v2/'))) === 401),
     ready(prometheus, async () => (await httpStatus(local(p.prometheus, '/-/ready'))) === 200),
   ]);
-  await startKubeletImages(start, ready, dir('kubelet-images'), kubeconfig, [
-    { host: `127.0.0.1:${p.registry}`, url: local(p.registry) },
-    {
-      host: `127.0.0.1:${p.registryAuth}`,
-      url: local(p.registryAuth),
-      username: authUser,
-      password: authPassword,
-    },
-  ]);
-
   const endpoints: Endpoints = {
     temporal: {
       address: `127.0.0.1:${p.temporal}`,
@@ -375,7 +373,22 @@ async function launch(bin: Binaries, p: Ports, dataDir: string, started: Started
     prometheus: { url: local(p.prometheus), targetsDir, rulesDir },
     ...addOns,
   };
+  await startKubeletImages(start, ready, dir('kubelet-images'), kubeconfig, kubeletRegistries(endpoints));
   return endpoints;
+}
+
+/** Every registry of the stack, with its credentials: pods may name images on any of them. */
+function kubeletRegistries(e: Endpoints) {
+  return [
+    { host: e.registry.host, url: e.registry.url },
+    {
+      host: e.registryAuth.host,
+      url: e.registryAuth.url,
+      username: e.registryAuth.username,
+      password: e.registryAuth.password,
+    },
+    { host: e.zot.host, url: e.zot.url, username: e.zot.username, password: e.zot.password },
+  ];
 }
 
 /**

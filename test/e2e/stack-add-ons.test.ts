@@ -1,5 +1,7 @@
 // A stack that runs since before a component existed gains it on `up`, without a restart of
-// what runs: here a "stack" of one real registry, recorded in a run directory of the test's own.
+// what runs: here a "stack" of one real registry, recorded in a run directory of the test's own
+// with the shared stack's other endpoints (the kubelet-images it gains watches that cluster's
+// pods for a few seconds, beside the shared one, writing the same imageIDs).
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,10 +82,10 @@ describe('stack up on a running stack', () => {
 
   it('starts only the add-ons its state lacks, records them, and reuses the stack after that', async () => {
     const first = await up('up');
-    expect(first.stderr).toContain(`already running: added ${addOnNames.join(', ')}`);
+    expect(first.stderr).toContain(`already running: added ${[...addOnNames, 'kubelet-images'].join(', ')}`);
     expect(first.code).toBe(0);
     const after = state();
-    expect(after.processes.map((p) => p.name)).toEqual(['registry', ...addOnNames]);
+    expect(after.processes.map((p) => p.name)).toEqual(['registry', ...addOnNames, 'kubelet-images']);
     expect(after.processes[0]?.pid).toBe(registry.pid);
     expect(isRunning(registry.pid, registry.bin)).toBe(true);
 
