@@ -25,6 +25,12 @@ export interface ImageMetadata {
   /** `org.opencontainers.image.base.name`: the fully-qualified reference of the immediate base. */
   baseName?: string;
   baseDigest?: string;
+  /** Where the base came from: the OCI base annotations (or labels), or BuildKit's provenance. */
+  baseFrom?: 'annotation' | 'provenance';
+  /** Why a source that was there named no base (a provenance that does not parse, say). */
+  baseProblem?: string;
+  /** Layer digests of the platform's manifest, bottom first: what layer-prefix lineage compares. */
+  layers: string[];
   labels: Record<string, string>;
 }
 
@@ -123,6 +129,7 @@ export function describeImage(docs: ImageDocuments): ImageMetadata {
     digest: docs.digest,
     platformDigest: docs.platformDigest,
     configDigest: docs.manifest.config.digest,
+    layers: (docs.manifest.layers ?? []).map((l) => l.digest),
     labels,
   };
 
@@ -152,5 +159,6 @@ export function describeImage(docs: ImageDocuments): ImageMetadata {
   const baseDigest = baseSource?.[annotationKeys.baseDigest];
   if (baseName) metadata.baseName = baseName;
   if (baseDigest) metadata.baseDigest = baseDigest;
+  if (baseSource) metadata.baseFrom = 'annotation';
   return metadata;
 }

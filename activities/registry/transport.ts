@@ -10,6 +10,7 @@ import {
   TokenCache,
   tokenUrl,
 } from './auth.ts';
+import { readAtMost } from './bounded-body.ts';
 import { describeStatus, isRetryableStatus, RegistryError, redact } from './errors.ts';
 import { decodeJson, registryErrorDetail, tokenResponseSchema } from './manifest-schemas.ts';
 import { backoffDelay, parseRetryAfter, sleep } from './retry.ts';
@@ -52,6 +53,8 @@ export interface RegistryRequest {
   headers?: Record<string, string>;
   /** Statuses handed back instead of thrown (2xx always are), e.g. 304 for If-None-Match. */
   acceptStatus?: readonly number[];
+  /** A longer body is refused, by its Content-Length or while it streams in, and not retried. */
+  maxBytes?: number;
 }
 
 export interface RegistryResponse {
@@ -177,7 +180,17 @@ export class RegistryTransport {
         });
         let body = new Uint8Array();
         if (req.method === 'HEAD') await res.body?.cancel();
-        else body = new Uint8Array(await res.arrayBuffer());
+        else if (req.maxBytes === undefined) body = new Uint8Array(await res.arrayBuffer());
+        else {
+          const bounded = await readAtMost(res, req.maxBytes);
+          if (!bounded) {
+            code = String(res.status);
+            throw this.error(req, `the answer is larger than the ${req.maxBytes} bytes read`, {
+              status: res.status,
+            });
+          }
+          body = bounded;
+        }
         code = String(res.status);
         if (res.status === 429) this.#pauseAfterRateLimit(res.headers, retries);
         return { status: res.status, headers: res.headers, body };

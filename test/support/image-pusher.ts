@@ -37,9 +37,9 @@ export interface PushedImage {
   reference: string;
 }
 
-const sha256 = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+export const sha256 = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
-function tarOneFile(name: string, content: Buffer): Buffer {
+export function tarOneFile(name: string, content: Buffer): Buffer {
   const header = Buffer.alloc(512);
   const field = (text: string, offset: number, length: number) => header.write(text, offset, length, 'ascii');
   field(name, 0, 100);
@@ -142,7 +142,7 @@ function mineManifest<T extends { annotations: Record<string, string> }>(
   }
 }
 
-async function pushBlob(
+export async function pushBlob(
   registryUrl: string,
   repository: string,
   blob: Buffer,
