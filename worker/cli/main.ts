@@ -115,7 +115,8 @@ ${configHelp}`,
   freshness: `Usage: freshet freshness [--config FILE] [--json]
 
 Every pipeline target with the digest it runs, the newest digest, how long it has been behind,
-and whether its base image has moved on.
+whether its base image has moved on, and how the base was found (BASE FROM: annotation,
+provenance or layers; --json adds the base's name and why none was found).
 
 ${configHelp}
   --json              machine-readable output`,
