@@ -56,7 +56,11 @@ export function createWatchActivities(deps: WatchActivityDeps): WatchActivities 
               const change = await checkImage(deps, req, cycle);
               if (change) result.changes.push(change);
               const baseName = change ? change.baseName : req.baseName;
-              if (baseName && !baseChecks.has(baseName)) baseChecks.set(baseName, req.knownBaseDigest);
+              // A new base, or images that know different digests of one, must all be told.
+              const known = baseName === req.baseName ? req.knownBaseDigest : undefined;
+              if (baseName && baseChecks.has(baseName) && baseChecks.get(baseName) !== known)
+                baseChecks.set(baseName, undefined);
+              else if (baseName) baseChecks.set(baseName, known);
             } catch (err) {
               const error = err instanceof Error ? err.message : String(err);
               result.failures.push({ name: req.image.name, error });
