@@ -2,11 +2,28 @@
 // and the cache of Bearer tokens. The token exchange itself runs through the transport so it
 // gets the same timeouts, retries and error messages as every other request.
 
-export type RegistryAuth =
+/** Credentials as they are at one moment. */
+export type StaticAuth =
   | { type: 'anonymous' }
   | { type: 'basic'; username: string; password: string }
   /** A ready Bearer token, sent as is; the registry's verdict on it is final. */
   | { type: 'token'; token: string };
+
+/**
+ * Credentials that change while Freshet runs: a credential helper's answer, ECR's 12-hour
+ * token. The source caches them itself; the transport asks before every request and tells it
+ * when the registry refused what it got, so the next request fetches anew.
+ */
+export interface CredentialSource {
+  /** Where the credentials come from, named in errors (`docker-credential-ecr-login`); never a secret. */
+  readonly describe: string;
+  /** The credentials to use now. Throws an Error whose message holds no secret. */
+  get(): Promise<StaticAuth>;
+  /** The registry answered 401 to `auth`: forget it, unless it has been replaced already. */
+  invalidate(auth: StaticAuth): void;
+}
+
+export type RegistryAuth = StaticAuth | { type: 'source'; source: CredentialSource };
 
 export interface Challenge {
   /** Lower-cased auth scheme: `bearer`, `basic`, … */
@@ -112,7 +129,7 @@ export function basicAuthorization(username: string, password: string): string {
 }
 
 /** Every string a message must never contain for these credentials. */
-export function secretsOf(auth: RegistryAuth): string[] {
+export function secretsOf(auth: StaticAuth): string[] {
   switch (auth.type) {
     case 'anonymous':
       return [];
@@ -151,6 +168,11 @@ export class TokenCache {
     // A margin of up to 10 s, but never more than half the lifetime, so short tokens still get used.
     const margin = Math.min(10, lifetime / 2);
     this.#tokens.set(TokenCache.key(challenge), { token, expiresAt: now + (lifetime - margin) * 1000 });
+  }
+
+  /** Forgets every token: they were fetched with credentials the registry no longer takes. */
+  clear() {
+    this.#tokens.clear();
   }
 
   /** Forgets a token the registry refused, unless it has been replaced already. */

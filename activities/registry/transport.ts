@@ -6,6 +6,7 @@ import {
   basicAuthorization,
   bearerChallenge,
   type RegistryAuth,
+  type StaticAuth,
   secretsOf,
   TokenCache,
   tokenUrl,
@@ -69,7 +70,8 @@ type ErrorExtras = { status?: number; retryable?: boolean; retryAfterMs?: number
 export class RegistryTransport {
   readonly #opts: TransportOptions;
   readonly #semaphore: Semaphore;
-  readonly #secrets: string[];
+  /** Every secret seen so far: a credential source may hand out new ones at any time. */
+  readonly #secrets = new Set<string>();
   readonly #tokens = new TokenCache();
   readonly #pendingTokens = new Map<string, Promise<string>>();
   /** The last Bearer challenge per repository, so an expired token is renewed before, not after, a 401. */
@@ -81,7 +83,7 @@ export class RegistryTransport {
   constructor(opts: TransportOptions) {
     this.#opts = opts;
     this.#semaphore = new Semaphore(opts.maxConcurrency);
-    this.#secrets = secretsOf(opts.auth);
+    if (opts.auth.type !== 'source') this.#remember(opts.auth);
   }
 
   /** The same error shape for problems the client finds in an answer (bad JSON, digest mismatch). */
@@ -92,7 +94,7 @@ export class RegistryTransport {
       target: req.target,
       status: extra.status,
       retryable: extra.retryable ?? false,
-      problem: redact(problem, this.#secrets),
+      problem: redact(problem, [...this.#secrets]),
       retryAfterMs: extra.retryAfterMs,
     });
   }
@@ -100,8 +102,10 @@ export class RegistryTransport {
   async request(req: RegistryRequest): Promise<RegistryResponse> {
     let retries = 0;
     let renewedToken = false;
+    let renewedCredentials = false;
     for (;;) {
-      const authorization = await this.#authorizationFor(req);
+      const auth = await this.#currentAuth(req);
+      const authorization = await this.#authorizationFor(req, auth);
       let res: RegistryResponse;
       try {
         res = await this.#exchange(req, authorization, retries);
@@ -114,12 +118,7 @@ export class RegistryTransport {
         throw this.error(req, `${this.#describeFailure(err)}${this.#gaveUp(retries)}`, { retryable: true });
       }
 
-      if (
-        res.status === 401 &&
-        !renewedToken &&
-        req.endpoint !== 'token' &&
-        this.#opts.auth.type !== 'token'
-      ) {
+      if (res.status === 401 && !renewedToken && req.endpoint !== 'token' && auth.type !== 'token') {
         const challenge = bearerChallenge(res.headers.get('www-authenticate'));
         if (challenge) {
           // Retry once with a fresh token; a second 401 means the credentials lack access.
@@ -132,11 +131,20 @@ export class RegistryTransport {
           continue;
         }
       }
+      // Credentials from a source may have expired since it handed them out (an ECR token, a
+      // helper's answer): ask it once for new ones before calling them wrong.
+      if (res.status === 401 && this.#opts.auth.type === 'source' && !renewedCredentials) {
+        renewedCredentials = true;
+        renewedToken = false;
+        this.#opts.auth.source.invalidate(auth);
+        this.#tokens.clear();
+        continue;
+      }
       if ((res.status >= 200 && res.status < 300) || req.acceptStatus?.includes(res.status)) return res;
 
       const detail = registryErrorDetail(res.body);
       const problem = describeStatus(res.status, {
-        credentials: this.#opts.auth.type !== 'anonymous',
+        credentials: auth.type !== 'anonymous',
         credentialsHint: this.#opts.credentialsHint,
         detail,
         notFound: notFoundText[req.endpoint],
@@ -231,33 +239,53 @@ export class RegistryTransport {
     }
   }
 
-  async #authorizationFor(req: RegistryRequest): Promise<string | undefined> {
-    const auth = this.#opts.auth;
+  /** The credentials for this attempt: the configured ones, or what the source has now. */
+  async #currentAuth(req: RegistryRequest): Promise<StaticAuth> {
+    const configured = this.#opts.auth;
+    if (configured.type !== 'source') return configured;
+    let auth: StaticAuth;
+    try {
+      auth = await configured.source.get();
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw this.error(req, `no credentials from ${configured.source.describe}: ${reason}`, {
+        retryable: true,
+      });
+    }
+    this.#remember(auth);
+    return auth;
+  }
+
+  #remember(auth: StaticAuth) {
+    for (const secret of secretsOf(auth)) this.#secrets.add(secret);
+  }
+
+  async #authorizationFor(req: RegistryRequest, auth: StaticAuth): Promise<string | undefined> {
     if (req.endpoint === 'token') {
       return auth.type === 'basic' ? basicAuthorization(auth.username, auth.password) : undefined;
     }
     if (auth.type === 'token') return `Bearer ${auth.token}`;
     const challenge = this.#challenges.get(req.repository ?? '');
-    if (challenge) return `Bearer ${await this.#token(challenge)}`;
+    if (challenge) return `Bearer ${await this.#token(challenge, auth)}`;
     // Once the registry asked for Bearer, the password goes only to its token endpoint.
     if (auth.type === 'basic' && !this.#usesBearer) return basicAuthorization(auth.username, auth.password);
     return undefined;
   }
 
   /** A cached token, or one fetched from the realm; concurrent callers share one fetch. */
-  async #token(challenge: BearerChallenge): Promise<string> {
+  async #token(challenge: BearerChallenge, auth: StaticAuth): Promise<string> {
     const cached = this.#tokens.get(challenge);
     if (cached) return cached;
     const key = TokenCache.key(challenge);
     let pending = this.#pendingTokens.get(key);
     if (!pending) {
-      pending = this.#fetchToken(challenge).finally(() => this.#pendingTokens.delete(key));
+      pending = this.#fetchToken(challenge, auth).finally(() => this.#pendingTokens.delete(key));
       this.#pendingTokens.set(key, pending);
     }
     return pending;
   }
 
-  async #fetchToken(challenge: BearerChallenge): Promise<string> {
+  async #fetchToken(challenge: BearerChallenge, auth: StaticAuth): Promise<string> {
     const target = `token for ${challenge.scope || 'registry'}`;
     let url: URL;
     try {
@@ -265,7 +293,7 @@ export class RegistryTransport {
     } catch {
       throw this.error({ method: 'GET', target }, `the challenge's realm is not a URL`);
     }
-    const realmProblem = this.#realmProblem(url);
+    const realmProblem = this.#realmProblem(url, auth);
     if (realmProblem) throw this.error({ method: 'GET', target }, realmProblem);
     const res = await this.request({ method: 'GET', url, endpoint: 'token', target });
     const decoded = decodeJson(tokenResponseSchema, res.body);
@@ -277,11 +305,11 @@ export class RegistryTransport {
   }
 
   /** Refuses realms that would carry the password somewhere it should not go. */
-  #realmProblem(realm: URL): string | undefined {
+  #realmProblem(realm: URL, auth: StaticAuth): string | undefined {
     if (realm.protocol !== 'https:' && realm.protocol !== 'http:')
       return `token realm uses ${realm.protocol}`;
     const downgrade = realm.protocol === 'http:' && this.#opts.url.protocol === 'https:';
-    if (downgrade && this.#opts.auth.type === 'basic') {
+    if (downgrade && auth.type === 'basic') {
       return `refusing to send credentials to a plain-http token realm (${realm.origin})`;
     }
     return undefined;
