@@ -5,6 +5,7 @@
 // a failed check.
 import { z } from 'zod';
 import { dockerRepository, parseDockerPurl } from './docker-purl.ts';
+import { RegistryError } from './errors.ts';
 import { layersStartWith } from './lineage.ts';
 import type { Descriptor, ImageIndex, ImageManifest, Platform } from './manifest-schemas.ts';
 
@@ -334,7 +335,8 @@ export type ProvenanceResult =
 
 /**
  * The base of one platform's image from its provenance: one GET of the attestation manifest
- * and one of the provenance blob, only for the platform watched.
+ * and one of the provenance blob, only for the platform watched. Throws only what retrying
+ * can fix (a 503, a timeout); everything else is a problem in the result.
  */
 export async function readProvenanceBase(
   source: ProvenanceSource,
@@ -359,6 +361,9 @@ export async function readProvenanceBase(
     const base = chooseBase(build.value, image);
     return base.ok ? { found: true, base: base.value } : fail(base.problem);
   } catch (err) {
+    // A registry that may answer next time fails the check, which is tried again next cycle;
+    // anything else would fail the same way, so it is the answer for this digest.
+    if (err instanceof RegistryError && err.retryable) throw err;
     return fail(err instanceof Error ? err.message : String(err));
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RegistryError } from '../../../activities/registry/errors.ts';
 import { imageIndexSchema, imageManifestSchema } from '../../../activities/registry/manifest-schemas.ts';
 import {
   attestationFor,
@@ -281,5 +282,23 @@ describe('provenance: attestation manifests in the index', () => {
       found: false,
       problem: 'provenance: registry local: GET acme/app@sha256:99… → 404 not found',
     });
+  });
+
+  it('leaves a failure that retrying can fix to the next check', async () => {
+    const unavailable = new RegistryError({
+      registry: 'local',
+      method: 'GET',
+      target: 'acme/app@sha256:99…',
+      status: 503,
+      retryable: true,
+      problem: '503 service unavailable',
+    });
+    const flaky: ProvenanceSource = {
+      manifest: async () => {
+        throw unavailable;
+      },
+      blob: async () => new Uint8Array(),
+    };
+    await expect(readProvenanceBase(flaky, watched)).rejects.toBe(unavailable);
   });
 });
