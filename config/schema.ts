@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ed25519PublicKeyProblem } from './approver-keys.ts';
 import { checkAuthFields, checkOneAuthorization } from './check-auth-schema.ts';
 import { duration, durationWithin } from './duration-schema.ts';
+import { checkEcrRegistry, ecrAuth } from './ecr-auth.ts';
 import { basicAuthFields, checkBasicAuth, exactlyOneSecret, filePath, secretRef } from './secret-refs.ts';
 import { checkTargetOwnership } from './target-ownership.ts';
 import { credentialsIn } from './url-credentials.ts';
@@ -66,6 +67,7 @@ const registryAuth = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('anonymous') }),
   z.strictObject({ type: z.literal('basic'), ...basicAuthFields }).superRefine(checkBasicAuth),
   z.strictObject({ type: z.literal('token'), ...secretRef('token') }).superRefine(exactlyOneSecret('token')),
+  ecrAuth,
 ]);
 
 export const webhookSources = ['distribution', 'dockerhub', 'harbor', 'quay', 'ghcr'] as const;
@@ -403,7 +405,7 @@ const temporal = z
 export const configSchema = z
   .strictObject({
     temporal,
-    registries: z.array(registry).default([]),
+    registries: z.array(registry.superRefine(checkEcrRegistry)).default([]),
     clusters: z.record(name('cluster'), cluster).default({}),
     images: z.array(image).default([]),
     pipelines: z.record(name('pipeline'), pipeline).default({}),

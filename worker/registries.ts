@@ -1,6 +1,8 @@
 // Registry clients for the worker, built from the config with secrets resolved here and only here.
 import type { RegistryAuth } from '../activities/registry/auth.ts';
 import { RegistryClient } from '../activities/registry/client.ts';
+import { ecrCredentialSource } from '../activities/registry/credentials/ecr.ts';
+import { ecrRegistryId } from '../config/ecr-auth.ts';
 import type { Config, RegistryConfig } from '../config/schema.ts';
 import { resolveSecret } from '../config/secrets.ts';
 import type { Metrics } from './metrics.ts';
@@ -16,11 +18,21 @@ function authOf(r: RegistryConfig, i: number): RegistryAuth {
   }
   if (a.type === 'token')
     return { type: 'token', token: resolveSecret({ env: a.tokenEnv, file: a.tokenFile }, `${at}.token`) };
+  if (a.type === 'ecr') {
+    const source = ecrCredentialSource({
+      region: a.region,
+      registryId: ecrRegistryId(a, r.url),
+      endpoint: a.endpoint,
+      timeoutMs: r.timeout,
+    });
+    return { type: 'source', source };
+  }
   return { type: 'anonymous' };
 }
 
 /** Names the variables or files credentials come from, for error messages. */
 function credentialsHint(r: RegistryConfig): string | undefined {
+  if (r.auth.type === 'ecr') return "the AWS identity's pull access to this ECR registry";
   const a = r.auth as Record<string, unknown>;
   const refs = ['usernameEnv', 'usernameFile', 'passwordEnv', 'passwordFile', 'tokenEnv', 'tokenFile']
     .map((k) => a[k])

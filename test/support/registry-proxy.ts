@@ -1,6 +1,12 @@
-// An HTTP front for a real registry that a test can make misbehave: forward every request to
-// the registry, answer with bytes that are not HTTP at all, or accept requests and never answer.
-import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
+// An HTTP front for a real server (a registry, the AWS API) that a test can make misbehave:
+// forward every request, answer with bytes that are not HTTP at all, or accept requests and
+// never answer. It records what it received, headers included (the AWS API's X-Amz-Target).
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 export type ProxyMode = 'forward' | 'garbage' | 'hang';
@@ -10,7 +16,7 @@ export interface RegistryProxy {
   host: string;
   mode: ProxyMode;
   /** Every request received, with the mode that answered it. */
-  requests: { method: string; path: string; mode: ProxyMode }[];
+  requests: { method: string; path: string; mode: ProxyMode; headers: IncomingHttpHeaders }[];
   /** Switches the mode; leaving 'hang' cuts the connections held so far. */
   setMode(mode: ProxyMode): void;
   close(): Promise<void>;
@@ -21,7 +27,7 @@ export async function startRegistryProxy(target: string): Promise<RegistryProxy>
   const held = new Set<Socket>();
   const server = createServer((req: IncomingMessage, res) => {
     const mode = proxy.mode;
-    proxy.requests.push({ method: req.method ?? '', path: req.url ?? '', mode });
+    proxy.requests.push({ method: req.method ?? '', path: req.url ?? '', mode, headers: req.headers });
     if (mode === 'hang') {
       held.add(req.socket);
       req.socket.once('close', () => held.delete(req.socket));
