@@ -306,6 +306,15 @@ async function launch(bin: Binaries, p: Ports, dataDir: string, started: Started
     ready(registryAuth, async () => (await httpStatus(local(p.registryAuth, '/v2/'))) === 401),
     ready(prometheus, async () => (await httpStatus(local(p.prometheus, '/-/ready'))) === 200),
   ]);
+  await startKubeletImages(start, ready, dir('kubelet-images'), kubeconfig, [
+    { host: `127.0.0.1:${p.registry}`, url: local(p.registry) },
+    {
+      host: `127.0.0.1:${p.registryAuth}`,
+      url: local(p.registryAuth),
+      username: authUser,
+      password: authPassword,
+    },
+  ]);
 
   const endpoints: Endpoints = {
     temporal: {
@@ -327,6 +336,26 @@ async function launch(bin: Binaries, p: Ports, dataDir: string, started: Started
     prometheus: { url: local(p.prometheus), targetsDir, rulesDir },
   };
   return endpoints;
+}
+
+/**
+ * The imageID half of a kubelet (stack/kubelet-images.ts), once the apiserver and the registries
+ * answer: KWOK pulls nothing, so pods that name a tag would otherwise never report a digest.
+ */
+async function startKubeletImages(
+  start: (name: string, path: string, args: string[]) => Started,
+  ready: (proc: Started, probe: () => Promise<boolean>) => Promise<void>,
+  dir: string,
+  kubeconfig: string,
+  registries: { host: string; url: string; username?: string; password?: string }[],
+) {
+  const configFile = join(dir, 'config.json');
+  writeFileSync(configFile, JSON.stringify({ kubeconfig, context, registries }), { mode: 0o600 });
+  const proc = start('kubelet-images', process.execPath, [join(stackDir, 'kubelet-images.ts'), configFile]);
+  await ready(
+    proc,
+    async () => existsSync(proc.log) && readFileSync(proc.log, 'utf8').includes('"watching pods"'),
+  );
 }
 
 /** KWOK's stock node stages and pod completion/deletion, plus our pod start and broken-image stages. */

@@ -1,11 +1,20 @@
 // Joins what each target runs (from Kubernetes) with what the watches know (from Temporal) into
 // the freshness metrics. Runs on a timer so a scrape only reads finished gauges.
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import { labelsMatch } from '../activities/kubernetes/deployment.ts';
 import { parseImageReference, pinnedDigest } from '../activities/watch/image-reference.ts';
 import type { Config } from '../config/schema.ts';
 import type { DigestRecord, ImageState, WatchStatus } from '../workflows/watch-messages.ts';
 import type { ClusterClients } from './clusters.ts';
 import type { Metrics } from './metrics.ts';
+import {
+  isPlatformManifest,
+  nodePlatform,
+  type PodImage,
+  podImages,
+  runningBuild,
+  templateContainers,
+} from './running-digest.ts';
 
 export interface TargetFreshness {
   pipeline: string;
@@ -14,7 +23,10 @@ export interface TargetFreshness {
   deployment: string;
   container: string;
   image: string;
+  /** The build the target runs; its OLDEST when pods differ (see runningBuild). */
   runningDigest?: string;
+  /** `pods`: read from the pods' imageID; `spec`: the Deployment's pinned digest, no pod reports one. */
+  runningFrom?: 'pods' | 'spec';
   upToDate: boolean;
   /** Unix seconds when the first build this target missed was seen. */
   behindSince?: number;
@@ -37,22 +49,25 @@ export function behindSince(state: ImageState, running: string | undefined): num
   return seconds(missed?.firstSeenAt);
 }
 
-export function labelsMatch(
-  labels: Record<string, string> | undefined,
-  selector: Record<string, string>,
-): boolean {
-  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
-}
+export { labelsMatch };
 
-function podDigest(pods: V1Pod[], d: V1Deployment, container: string): string | undefined {
-  const selector = d.spec?.selector?.matchLabels ?? {};
-  for (const pod of pods) {
-    if (!labelsMatch(pod.metadata?.labels, selector)) continue;
-    const status = pod.status?.containerStatuses?.find((c) => c.name === container);
-    const digest = status?.imageID ? /(sha256:[a-f0-9]{64})/.exec(status.imageID)?.[1] : undefined;
-    if (digest) return digest;
-  }
-  return undefined;
+/**
+ * Node platforms by node name, read once per cluster per collection and only when a pod reports
+ * a platform manifest. Without permission to list nodes (the least-privilege RBAC grants none),
+ * the map is empty and the index alone proves the build.
+ */
+function nodePlatforms(cluster: ClusterClients): Promise<Map<string, string>> {
+  return cluster.core.listNode().then(
+    (list) => {
+      const out = new Map<string, string>();
+      for (const node of list.items) {
+        const platform = nodePlatform(node.metadata?.labels);
+        if (node.metadata?.name && platform) out.set(node.metadata.name, platform);
+      }
+      return out;
+    },
+    () => new Map<string, string>(),
+  );
 }
 
 /** One LIST of Deployments and one of Pods per cluster and namespace per collection. */
@@ -76,6 +91,24 @@ export async function collectTargets(
     }
     return p;
   };
+  const nodes = new Map<string, Promise<Map<string, string>>>();
+  const withNodePlatforms = async (
+    cluster: ClusterClients,
+    state: ImageState | undefined,
+    pods: PodImage[],
+  ) => {
+    if (!pods.some((p) => isPlatformManifest(state, p.digest))) return pods;
+    let p = nodes.get(cluster.name);
+    if (!p) {
+      p = nodePlatforms(cluster);
+      nodes.set(cluster.name, p);
+    }
+    const platforms = await p;
+    return pods.map((pod) => {
+      const platform = pod.nodeName ? platforms.get(pod.nodeName) : undefined;
+      return platform ? { ...pod, nodePlatform: platform } : pod;
+    });
+  };
   const out: TargetFreshness[] = [];
   for (const image of config.images) {
     if (!image.pipeline) continue;
@@ -92,7 +125,7 @@ export async function collectTargets(
             : labelsMatch(d.metadata?.labels, target.selector ?? {}),
         );
         for (const d of chosen) {
-          for (const c of d.spec?.template.spec?.containers ?? []) {
+          for (const { container: c, kind } of templateContainers(d)) {
             if (
               target.container
                 ? c.name !== target.container
@@ -100,11 +133,10 @@ export async function collectTargets(
             ) {
               continue;
             }
-            const running = pinnedDigest(c.image ?? '') ?? podDigest(pods, d, c.name);
-            const history = state ? [state.latest, ...state.previous] : [];
-            const record = history.find((r) => r?.digest === running);
-            const since = state ? behindSince(state, running) : undefined;
-            const created = seconds(record?.created);
+            const reported = await withNodePlatforms(cluster, state, podImages(pods, d, c.name, kind));
+            const running = runningBuild(state, reported, pinnedDigest(c.image ?? ''));
+            const since = state && running.digest ? behindSince(state, running.digest) : undefined;
+            const created = seconds(running.record?.created);
             out.push({
               pipeline: image.pipeline,
               stage: stage.name,
@@ -112,8 +144,9 @@ export async function collectTargets(
               deployment: d.metadata?.name ?? '',
               container: c.name,
               image: image.name,
-              upToDate: running !== undefined && running === state?.latest?.digest,
-              ...(running ? { runningDigest: running } : {}),
+              upToDate: running.upToDate,
+              ...(running.digest ? { runningDigest: running.digest } : {}),
+              ...(running.from ? { runningFrom: running.from } : {}),
               ...(since !== undefined ? { behindSince: since } : {}),
               ...(created !== undefined ? { runningCreated: created } : {}),
               ...(state?.latest ? { latestDigest: state.latest.digest } : {}),
@@ -140,6 +173,7 @@ export function publishFreshness(
   metrics.baseBehindSince.reset();
   metrics.imageInfo.reset();
   metrics.watchLastSuccess.reset();
+  metrics.imageCheckFailing.reset();
   for (const t of targets) {
     const labels = {
       pipeline: t.pipeline,
@@ -173,6 +207,7 @@ export function publishFreshness(
         const since = seconds(state.baseBehindSince);
         if (since !== undefined) metrics.baseBehindSince.set({ image: image.name }, since);
       }
+      if (state.lastCheckAt) metrics.imageCheckFailing.set({ image: image.name }, state.lastError ? 1 : 0);
       const ok = seconds(state.lastSuccessAt);
       if (ok !== undefined)
         lastSuccess.set(image.registry, Math.max(lastSuccess.get(image.registry) ?? 0, ok));

@@ -61,6 +61,12 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ['registry'],
       registers: [registry],
     }),
+    imageCheckFailing: new Gauge({
+      name: 'freshet_image_check_failing',
+      help: "1 while the image's last check (or rollout hand-off) failed, the reason in the watch's watchStatus query; else 0",
+      labelNames: ['image'],
+      registers: [registry],
+    }),
     watchLastSuccess: new Gauge({
       name: 'freshet_watch_last_success_timestamp_seconds',
       help: 'Last time every due image of the registry was checked without error',

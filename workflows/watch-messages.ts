@@ -1,5 +1,6 @@
 // Types and messages of the watch workflow, shared by the workflow, its activities and the daemon.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { IndexPlatform } from '../activities/registry/image-metadata.ts';
 
 export type TrackPolicy =
   | { tag: string }
@@ -47,6 +48,8 @@ export interface DigestRecord {
   firstSeenAt: string;
   /** Build time from the image, when it says. */
   created?: string;
+  /** For a multi-platform index: each platform's manifest (at most 16), which pods may report instead. */
+  platforms?: IndexPlatform[];
 }
 
 export interface ImageState {
@@ -154,6 +157,7 @@ export interface ImageChange {
   baseProblem?: string;
   /** The platform manifest's first layers, only for an image with a declared base. */
   layers?: string[];
+  platforms?: IndexPlatform[];
 }
 
 /** The newest build of a declared base, or why it could not be read this cycle. */

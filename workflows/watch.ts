@@ -59,6 +59,8 @@ const { requestRollout } = proxyActivities<RolloutRequestActivities>({
 
 const rolloutsThroughPipeline = 'rollouts-through-pipeline';
 const previousKept = 5;
+/** As many platform manifests per digest as the activity reports (maxIndexPlatforms). */
+const platformsKept = 16;
 const jitterFraction = 0.1;
 const ignoredKept = 20;
 
@@ -214,6 +216,8 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
         digest: change.digest,
         firstSeenAt: at,
         ...(change.created ? { created: change.created } : {}),
+        // Bounded again here: the activity result is the worker's word, the state is carried for ever.
+        ...(change.platforms?.length ? { platforms: change.platforms.slice(0, platformsKept) } : {}),
       };
       lineageOfChange(s, img, change, at);
       // The first digest a new watch sees is the baseline, not a rebuild to roll out.

@@ -12,6 +12,8 @@ import {
   type Platform,
 } from './manifest-schemas.ts';
 import { isIndexMediaType } from './media-types.ts';
+import { formatPlatform } from './platform.ts';
+import { isValidDigest } from './references.ts';
 
 export interface ImageMetadata {
   /** The digest asked about: an index digest for multi-platform images. */
@@ -32,7 +34,18 @@ export interface ImageMetadata {
   /** Layer digests of the platform's manifest, bottom first: what layer-prefix lineage compares. */
   layers: string[];
   labels: Record<string, string>;
+  /** For an index: each platform's own manifest, so a pod that reports one is known to run this build. */
+  platforms?: IndexPlatform[];
 }
+
+export interface IndexPlatform {
+  digest: string;
+  /** `os/architecture[/variant]`. */
+  platform: string;
+}
+
+/** An index may list any number of entries; the watch state keeps this many. */
+export const maxIndexPlatforms = 16;
 
 export const annotationKeys = {
   created: 'org.opencontainers.image.created',
@@ -93,6 +106,22 @@ export function describePlatforms(index: ImageIndex): string {
   return names.length ? names.join(', ') : 'none';
 }
 
+const platformName = /^[a-z0-9]{1,32}\/[a-z0-9_]{1,32}(\/[a-z0-9]{1,32})?$/;
+
+/**
+ * The platform manifests of an index, at most maxIndexPlatforms, for the watch state: attestations
+ * and entries whose digest or platform is not well-formed (the index is the registry's word) are left out.
+ */
+export function indexPlatforms(index: ImageIndex): IndexPlatform[] {
+  return index.manifests
+    .flatMap((d) => {
+      if (!d.platform || isAttestation(d) || !isValidDigest(d.digest)) return [];
+      const platform = formatPlatform(d.platform);
+      return platformName.test(platform) ? [{ digest: d.digest, platform }] : [];
+    })
+    .slice(0, maxIndexPlatforms);
+}
+
 /** Anything at or before 1980 is a reproducible-build placeholder (epoch, SOURCE_DATE_EPOCH, zip time). */
 const placeholderUntil = Date.UTC(1980, 0, 1);
 const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
@@ -131,6 +160,7 @@ export function describeImage(docs: ImageDocuments): ImageMetadata {
     configDigest: docs.manifest.config.digest,
     layers: (docs.manifest.layers ?? []).map((l) => l.digest),
     labels,
+    ...(docs.index ? { platforms: indexPlatforms(docs.index.index) } : {}),
   };
 
   const createdCandidates: Array<[string | undefined, ImageMetadata['createdFrom']]> = [

@@ -12,7 +12,7 @@ import type {
 } from '../../workflows/watch-messages.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { maxComparedLayers } from '../registry/lineage.ts';
-import type { Platform } from '../registry/manifest-schemas.ts';
+import { parsePlatform } from '../registry/platform.ts';
 import { chooseTag } from '../registry/policies.ts';
 import { parseImageReference } from './image-reference.ts';
 
@@ -120,11 +120,6 @@ async function trackedTag(
   return choice.tag;
 }
 
-function platformOf(text: string): Platform {
-  const [os = 'linux', architecture = 'amd64', variant] = text.split('/');
-  return { os, architecture, ...(variant ? { variant } : {}) };
-}
-
 async function checkImage(
   deps: WatchActivityDeps,
   req: ImageCheckRequest,
@@ -141,7 +136,7 @@ async function checkImage(
     client.resolveDigest(image.repository, tag, known ? { ifNoneMatch: known } : {}).then((r) => r.digest),
   );
   if (resolved === req.knownDigest && tag === req.knownTag) return undefined;
-  const meta = await client.imageMetadata(image.repository, resolved, platformOf(image.platform));
+  const meta = await client.imageMetadata(image.repository, resolved, parsePlatform(image.platform));
   return {
     name: image.name,
     tag,
@@ -153,6 +148,7 @@ async function checkImage(
     ...(meta.baseProblem ? { baseProblem: meta.baseProblem } : {}),
     // Layers go into the watch's history, so only where a declared base will be compared with them.
     ...(image.base ? { layers: meta.layers.slice(0, maxComparedLayers) } : {}),
+    ...(meta.platforms?.length ? { platforms: meta.platforms } : {}),
   };
 }
 
@@ -191,7 +187,7 @@ async function checkDeclaredBases(
             .then((r) => r.digest),
         );
         if (known.every((k) => k === digest)) return undefined;
-        const { layers } = await client.platformLayers(base.repository, digest, platformOf(platform));
+        const { layers } = await client.platformLayers(base.repository, digest, parsePlatform(platform));
         if (layers.length > maxComparedLayers) {
           throw new Error(`${layers.length} layers, more than the ${maxComparedLayers} compared`);
         }

@@ -166,3 +166,120 @@ export async function pushBlob(
   if (put.status !== 201)
     throw new Error(`uploading ${digest} to ${repository}: HTTP ${put.status} ${await put.text()}`);
 }
+
+export const ociIndex = 'application/vnd.oci.image.index.v1+json';
+
+export interface PushIndexOptions {
+  registryUrl: string;
+  repository: string;
+  tag: string;
+  /** `os/architecture[/variant]` of each child; default linux/amd64 and linux/arm64. */
+  platforms?: string[];
+  /** Build time of the first child; each further child is one minute younger, so tests can tell them apart. */
+  created?: Date;
+  auth?: { username: string; password: string };
+}
+
+export interface PushedIndex extends Omit<PushedImage, 'configDigest'> {
+  /** The platform manifests, in the order of `platforms`. */
+  children: { platform: string; digest: string; created: string }[];
+}
+
+/**
+ * Pushes a multi-platform image as a builder does: one image per platform (pushed by digest),
+ * then an OCI index that lists them, under the tag. Returns the index digest and the children.
+ */
+export async function pushIndex(opts: PushIndexOptions): Promise<PushedIndex> {
+  const headers: Record<string, string> = {};
+  if (opts.auth) {
+    headers.authorization = `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`;
+  }
+  const first = (opts.created ?? new Date()).getTime();
+  const platforms = opts.platforms ?? ['linux/amd64', 'linux/arm64'];
+  const children: PushedIndex['children'] = [];
+  const entries: object[] = [];
+  for (const [i, platform] of platforms.entries()) {
+    const [os = 'linux', architecture = 'amd64', variant] = platform.split('/');
+    const created = new Date(first + i * 60_000).toISOString();
+    const tar = tarOneFile(
+      'build.txt',
+      Buffer.from(`${opts.repository}:${opts.tag} ${platform} built ${created}\n`),
+    );
+    const layer = gzipSync(tar);
+    const config = Buffer.from(
+      JSON.stringify({
+        created,
+        architecture,
+        os,
+        ...(variant ? { variant } : {}),
+        config: { Labels: {} },
+        rootfs: { type: 'layers', diff_ids: [sha256(tar)] },
+      }),
+    );
+    await pushBlob(opts.registryUrl, opts.repository, layer, headers);
+    await pushBlob(opts.registryUrl, opts.repository, config, headers);
+    const manifest = mineManifest(
+      {
+        schemaVersion: 2,
+        mediaType: ociManifest,
+        config: {
+          mediaType: 'application/vnd.oci.image.config.v1+json',
+          digest: sha256(config),
+          size: config.length,
+        },
+        layers: [
+          {
+            mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+            digest: sha256(layer),
+            size: layer.length,
+          },
+        ],
+        annotations: { 'org.opencontainers.image.created': created } as Record<string, string>,
+      },
+      false,
+    );
+    const digest = await putManifest(
+      opts.registryUrl,
+      opts.repository,
+      sha256(manifest),
+      manifest,
+      ociManifest,
+      headers,
+    );
+    children.push({ platform, digest, created });
+    entries.push({
+      mediaType: ociManifest,
+      digest,
+      size: manifest.length,
+      platform: { os, architecture, ...(variant ? { variant } : {}) },
+    });
+  }
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: ociIndex, manifests: entries }));
+  const digest = await putManifest(opts.registryUrl, opts.repository, opts.tag, index, ociIndex, headers);
+  const host = new URL(opts.registryUrl).host;
+  return {
+    repository: opts.repository,
+    tag: opts.tag,
+    digest,
+    created: children[0]?.created ?? '',
+    reference: `${host}/${opts.repository}:${opts.tag}@${digest}`,
+    children,
+  };
+}
+
+async function putManifest(
+  registryUrl: string,
+  repository: string,
+  reference: string,
+  body: Buffer,
+  mediaType: string,
+  headers: Record<string, string>,
+): Promise<string> {
+  const url = `${registryUrl}/v2/${repository}/manifests/${reference}`;
+  const res = await fetch(url, { method: 'PUT', headers: { ...headers, 'content-type': mediaType }, body });
+  if (res.status !== 201) throw new Error(`PUT ${url}: HTTP ${res.status} ${await res.text()}`);
+  const digest = sha256(body);
+  const echoed = res.headers.get('docker-content-digest');
+  if (echoed !== digest) throw new Error(`registry stored ${echoed}, expected ${digest}`);
+  return digest;
+}
