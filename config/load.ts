@@ -6,7 +6,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNo
 import type { z } from 'zod';
 import { resolveApproverKeyFiles } from './approver-keys.ts';
 import { type Config, configSchema } from './schema.ts';
-import { configReferences } from './secret-references.ts';
+import { configReferences, isFileKey } from './secret-references.ts';
 
 export interface ConfigProblem {
   path: string;
@@ -273,7 +273,7 @@ function missingSecrets(config: Config, env: NodeJS.ProcessEnv): ConfigProblem[]
       ? env[ref.value]
         ? undefined
         : `environment variable ${ref.value} is not set`
-      : ref.key.endsWith('File')
+      : isFileKey(ref.key)
         ? unreadableFile(ref.value)
         : undefined;
     if (why) problems.push({ path: formatPath(ref.path), message: why });
@@ -292,7 +292,7 @@ function unreadableFile(path: string): string | undefined {
   return text.trim() === '' ? `${path} is empty` : undefined;
 }
 
-/** Relative file paths in the config (kubeconfig, every `…File`) are relative to the config file. */
+/** Relative file paths in the config (kubeconfig, every `…File`, a Docker config's `file`) are relative to the config file. */
 function resolvePaths(config: Config, base: string): Config {
   for (const ref of configReferences(config)) {
     if (ref.key.endsWith('Env') || isAbsolute(ref.value)) continue;

@@ -5,6 +5,7 @@ import semver from 'semver';
 import { z } from 'zod';
 import { ed25519PublicKeyProblem } from './approver-keys.ts';
 import { checkAuthFields, checkOneAuthorization } from './check-auth-schema.ts';
+import { dockerConfigAuth, helperAuth } from './docker-credentials-schema.ts';
 import { duration, durationWithin } from './duration-schema.ts';
 import { checkEcrRegistry, ecrAuth } from './ecr-auth.ts';
 import { basicAuthFields, checkBasicAuth, exactlyOneSecret, filePath, secretRef } from './secret-refs.ts';
@@ -67,6 +68,8 @@ const registryAuth = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('anonymous') }),
   z.strictObject({ type: z.literal('basic'), ...basicAuthFields }).superRefine(checkBasicAuth),
   z.strictObject({ type: z.literal('token'), ...secretRef('token') }).superRefine(exactlyOneSecret('token')),
+  dockerConfigAuth,
+  helperAuth,
   ecrAuth,
 ]);
 

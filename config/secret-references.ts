@@ -1,5 +1,5 @@
-// Finds every file and secret reference in a parsed config: keys ending in `Env` or `File`, and
-// `kubeconfig`. Label selectors are skipped: their keys are the user's labels, not references.
+// Finds every file and secret reference in a parsed config: keys ending in `Env` or `File`,
+// `kubeconfig`, and `file` (a registry's Docker config). Label selectors are skipped: their keys are the user's labels, not references.
 import type { Config } from './schema.ts';
 
 export interface Reference {
@@ -24,11 +24,16 @@ export function configReferences(config: Config): Reference[] {
     const owner = value as Record<string, unknown>;
     for (const [key, v] of Object.entries(owner)) {
       if (key === 'selector') continue;
-      if (typeof v === 'string' && (key.endsWith('Env') || key.endsWith('File') || key === 'kubeconfig'))
+      if (typeof v === 'string' && (key.endsWith('Env') || isFileKey(key) || key === 'kubeconfig'))
         found.push({ key, value: v, path: [...path, key], owner });
       else visit(v, [...path, key]);
     }
   };
   visit(config, []);
   return found;
+}
+
+/** `passwordFile`, `tokenFile`, …, and the plain `file` of a Docker config. */
+export function isFileKey(key: string): boolean {
+  return key.endsWith('File') || key === 'file';
 }

@@ -1,7 +1,10 @@
 // Registry clients for the worker, built from the config with secrets resolved here and only here.
 import type { RegistryAuth } from '../activities/registry/auth.ts';
 import { RegistryClient } from '../activities/registry/client.ts';
+import { DockerConfigSource } from '../activities/registry/credentials/docker-config.ts';
 import { ecrCredentialSource } from '../activities/registry/credentials/ecr.ts';
+import { HelperCredentialSource } from '../activities/registry/credentials/helper.ts';
+import { registryNameOf } from '../activities/registry/credentials/hosts.ts';
 import { ecrRegistryId } from '../config/ecr-auth.ts';
 import type { Config, RegistryConfig } from '../config/schema.ts';
 import { resolveSecret } from '../config/secrets.ts';
@@ -18,6 +21,23 @@ function authOf(r: RegistryConfig, i: number): RegistryAuth {
   }
   if (a.type === 'token')
     return { type: 'token', token: resolveSecret({ env: a.tokenEnv, file: a.tokenFile }, `${at}.token`) };
+  if (a.type === 'dockerConfig') {
+    const source = new DockerConfigSource({
+      file: a.file,
+      registryUrl: new URL(r.url),
+      helperTimeoutMs: a.helperTimeout,
+    });
+    return { type: 'source', source };
+  }
+  if (a.type === 'helper') {
+    const source = new HelperCredentialSource({
+      ...(a.command ? { command: a.command } : { helper: a.helper }),
+      serverAddress: registryNameOf(new URL(r.url)).serverAddress,
+      timeoutMs: a.timeout,
+      notFound: 'error',
+    });
+    return { type: 'source', source };
+  }
   if (a.type === 'ecr') {
     const source = ecrCredentialSource({
       region: a.region,
@@ -33,6 +53,11 @@ function authOf(r: RegistryConfig, i: number): RegistryAuth {
 /** Names the variables or files credentials come from, for error messages. */
 function credentialsHint(r: RegistryConfig): string | undefined {
   if (r.auth.type === 'ecr') return "the AWS identity's pull access to this ECR registry";
+  const { host, serverAddress } = registryNameOf(new URL(r.url));
+  if (r.auth.type === 'dockerConfig') return `the entry for ${host} in ${r.auth.file}`;
+  if (r.auth.type === 'helper') {
+    return `what ${r.auth.command ?? `docker-credential-${r.auth.helper}`} answers for ${serverAddress}`;
+  }
   const a = r.auth as Record<string, unknown>;
   const refs = ['usernameEnv', 'usernameFile', 'passwordEnv', 'passwordFile', 'tokenEnv', 'tokenFile']
     .map((k) => a[k])

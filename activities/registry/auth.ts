@@ -7,7 +7,12 @@ export type StaticAuth =
   | { type: 'anonymous' }
   | { type: 'basic'; username: string; password: string }
   /** A ready Bearer token, sent as is; the registry's verdict on it is final. */
-  | { type: 'token'; token: string };
+  | { type: 'token'; token: string }
+  /**
+   * An OAuth2 refresh token (Docker's `identitytoken`), exchanged at the token realm for access
+   * tokens with `grant_type=refresh_token`, as `docker login` with a browser flow leaves one.
+   */
+  | { type: 'identityToken'; token: string };
 
 /**
  * Credentials that change while Freshet runs: a credential helper's answer, ECR's 12-hour
@@ -136,6 +141,7 @@ export function secretsOf(auth: StaticAuth): string[] {
     case 'basic':
       return [auth.password, basicAuthorization(auth.username, auth.password).slice('Basic '.length)];
     case 'token':
+    case 'identityToken':
       return [auth.token];
   }
 }

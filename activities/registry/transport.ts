@@ -44,7 +44,7 @@ export interface TransportOptions {
 }
 
 export interface RegistryRequest {
-  method: 'GET' | 'HEAD';
+  method: 'GET' | 'HEAD' | 'POST';
   url: URL;
   endpoint: RegistryEndpoint;
   /** How a person names what was asked for: `acme/web:1.4`. */
@@ -52,6 +52,8 @@ export interface RegistryRequest {
   /** The repository the request is about: Bearer scopes are per repository. */
   repository?: string;
   headers?: Record<string, string>;
+  /** A form for POST (the OAuth2 token exchange). */
+  body?: URLSearchParams;
   /** Statuses handed back instead of thrown (2xx always are), e.g. 304 for If-None-Match. */
   acceptStatus?: readonly number[];
   /** A longer body is refused, by its Content-Length or while it streams in, and not retried. */
@@ -184,6 +186,7 @@ export class RegistryTransport {
         const res = await fetch(req.url, {
           method: req.method,
           headers: { ...req.headers, ...(authorization ? { authorization } : {}) },
+          ...(req.body ? { body: req.body } : {}),
           signal: AbortSignal.timeout(this.#opts.timeoutMs),
         });
         let body = new Uint8Array();
@@ -295,11 +298,21 @@ export class RegistryTransport {
     }
     const realmProblem = this.#realmProblem(url, auth);
     if (realmProblem) throw this.error({ method: 'GET', target }, realmProblem);
-    const res = await this.request({ method: 'GET', url, endpoint: 'token', target });
+    const req: RegistryRequest =
+      auth.type === 'identityToken'
+        ? {
+            method: 'POST',
+            url: new URL(challenge.realm),
+            endpoint: 'token',
+            target,
+            body: refreshForm(challenge, auth.token),
+          }
+        : { method: 'GET', url, endpoint: 'token', target };
+    const res = await this.request(req);
     const decoded = decodeJson(tokenResponseSchema, res.body);
-    if (!decoded.ok) throw this.error({ method: 'GET', target }, decoded.problem, { status: res.status });
+    if (!decoded.ok) throw this.error(req, decoded.problem, { status: res.status });
     const token = decoded.value.token || decoded.value.access_token;
-    if (!token) throw this.error({ method: 'GET', target }, 'malformed answer: no token in it');
+    if (!token) throw this.error(req, 'malformed answer: no token in it');
     this.#tokens.set(challenge, token, decoded.value.expires_in);
     return token;
   }
@@ -309,7 +322,7 @@ export class RegistryTransport {
     if (realm.protocol !== 'https:' && realm.protocol !== 'http:')
       return `token realm uses ${realm.protocol}`;
     const downgrade = realm.protocol === 'http:' && this.#opts.url.protocol === 'https:';
-    if (downgrade && auth.type === 'basic') {
+    if (downgrade && (auth.type === 'basic' || auth.type === 'identityToken')) {
       return `refusing to send credentials to a plain-http token realm (${realm.origin})`;
     }
     return undefined;
@@ -329,6 +342,18 @@ export class RegistryTransport {
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
     return `network error: ${cause instanceof Error ? cause.message : String(cause)}`;
   }
+}
+
+/** The OAuth2 refresh-token grant Docker sends for an identity token (distribution's token spec, OAuth2 part). */
+function refreshForm(challenge: BearerChallenge, refreshToken: string): URLSearchParams {
+  const form = new URLSearchParams({
+    grant_type: 'refresh_token',
+    refresh_token: refreshToken,
+    client_id: 'freshet',
+  });
+  if (challenge.service) form.set('service', challenge.service);
+  if (challenge.scope) form.set('scope', challenge.scope);
+  return form;
 }
 
 const notFoundText: Record<RegistryEndpoint, string> = {

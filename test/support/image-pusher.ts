@@ -25,6 +25,8 @@ export interface PushImageOptions {
   /** Push a build whose digest follows the stack's broken-build convention. */
   broken?: boolean;
   auth?: { username: string; password: string };
+  /** A Bearer token with push access, for a registry in token-auth mode. */
+  token?: string;
 }
 
 export interface PushedImage {
@@ -65,6 +67,7 @@ export async function pushImage(opts: PushImageOptions): Promise<PushedImage> {
   if (opts.auth) {
     headers.authorization = `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`;
   }
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   const tar = tarOneFile('build.txt', Buffer.from(`${opts.repository}:${opts.tag} built ${created}\n`));
   const layer = gzipSync(tar);
   const config = Buffer.from(

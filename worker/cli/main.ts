@@ -63,7 +63,8 @@ Checks the config file. Prints every problem with its path and line and exits 1,
 summary and exits 0.
 
   --check-secrets   also check that every …Env variable is set and every …File (secrets, TLS
-                    files) is a readable, non-empty file; values are never printed`,
+                    files) and Docker config file is a readable, non-empty file; values are
+                    never printed`,
   status: `Usage: freshet status [--config FILE] [--json]
 
 Lists the running rollouts of this config's task queue from Temporal's visibility (search
