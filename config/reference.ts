@@ -63,6 +63,8 @@ export const descriptions: Record<string, string> = {
   'images[].interval': 'How often to check, at least 1s (webhooks check at once)',
   'images[].platform': 'Platform to read from a multi-arch index',
   'images[].watchGroup': 'Watch workflow to share (default: one per registry)',
+  'images[].base': 'The image this one is built on, for lineage when its builds do not say',
+  'images[].base.image': 'Name of another watched image; proven by layer prefix',
   pipelines: 'Pipelines by name',
   'pipelines.<name>.stages': 'Stages, rolled out in order',
   'pipelines.<name>.stages[].name': 'Stage name',

@@ -2,14 +2,16 @@
 // and turns webhook hints into checkNow signals (invariant 6: the watch re-resolves the tag).
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import type { Config } from '../config/schema.ts';
+import type { Config, ImageConfig } from '../config/schema.ts';
 import {
   type CheckNowHint,
   checkNowSignal,
   configureSignal,
+  type DeclaredBase,
   type ImageState,
   legacyWatchWorkflowId,
   stopSignal,
+  type TrackPolicy,
   type WatchedImage,
   type WatchInput,
   type WatchStatus,
@@ -19,15 +21,34 @@ import {
 import type { WebhookHint } from './webhooks/types.ts';
 import { type ForeignWorkflow, runningTaskQueue } from './workflow-owner.ts';
 
+function trackOf(img: ImageConfig): TrackPolicy {
+  return img.track.tag
+    ? { tag: img.track.tag }
+    : img.track.semver
+      ? { semver: img.track.semver, includePrerelease: img.track.includePrerelease }
+      : { pattern: img.track.pattern ?? '', order: img.track.order };
+}
+
+/** A declared base as the watch needs it, whichever watch group it is in. */
+function declaredBase(config: Config, img: ImageConfig): DeclaredBase | undefined {
+  const base = img.base && config.images.find((i) => i.name === img.base?.image);
+  const registry = base && config.registries.find((r) => r.name === base.registry);
+  if (!base || !registry) return undefined;
+  return {
+    image: base.name,
+    registry: base.registry,
+    host: new URL(registry.url).host,
+    repository: base.repository,
+    track: trackOf(base),
+  };
+}
+
 export function watchGroups(config: Config): Map<string, WatchedImage[]> {
   const groups = new Map<string, WatchedImage[]>();
   for (const img of config.images) {
     const group = img.watchGroup ?? img.registry;
-    const track = img.track.tag
-      ? { tag: img.track.tag }
-      : img.track.semver
-        ? { semver: img.track.semver, includePrerelease: img.track.includePrerelease }
-        : { pattern: img.track.pattern ?? '', order: img.track.order };
+    const track = trackOf(img);
+    const base = declaredBase(config, img);
     const watched: WatchedImage = {
       name: img.name,
       registry: img.registry,
@@ -36,6 +57,7 @@ export function watchGroups(config: Config): Map<string, WatchedImage[]> {
       intervalMs: img.interval,
       platform: img.platform,
       ...(img.pipeline ? { pipeline: img.pipeline } : {}),
+      ...(base ? { base } : {}),
     };
     groups.set(group, [...(groups.get(group) ?? []), watched]);
   }

@@ -11,6 +11,7 @@ import {
   TokenCache,
   tokenUrl,
 } from './auth.ts';
+import { readAtMost } from './bounded-body.ts';
 import { describeStatus, isRetryableStatus, RegistryError, redact } from './errors.ts';
 import { decodeJson, registryErrorDetail, tokenResponseSchema } from './manifest-schemas.ts';
 import { backoffDelay, parseRetryAfter, sleep } from './retry.ts';
@@ -55,6 +56,8 @@ export interface RegistryRequest {
   body?: URLSearchParams;
   /** Statuses handed back instead of thrown (2xx always are), e.g. 304 for If-None-Match. */
   acceptStatus?: readonly number[];
+  /** A longer body is refused, by its Content-Length or while it streams in, and not retried. */
+  maxBytes?: number;
 }
 
 export interface RegistryResponse {
@@ -188,7 +191,17 @@ export class RegistryTransport {
         });
         let body = new Uint8Array();
         if (req.method === 'HEAD') await res.body?.cancel();
-        else body = new Uint8Array(await res.arrayBuffer());
+        else if (req.maxBytes === undefined) body = new Uint8Array(await res.arrayBuffer());
+        else {
+          const bounded = await readAtMost(res, req.maxBytes);
+          if (!bounded) {
+            code = String(res.status);
+            throw this.error(req, `the answer is larger than the ${req.maxBytes} bytes read`, {
+              status: res.status,
+            });
+          }
+          body = bounded;
+        }
         code = String(res.status);
         if (res.status === 429) this.#pauseAfterRateLimit(res.headers, retries);
         return { status: res.status, headers: res.headers, body };

@@ -224,6 +224,8 @@ describe.each(registries)('registry client on $name', (registry) => {
         createdFrom: 'annotation',
         baseName: base.name,
         baseDigest: base.digest,
+        baseFrom: 'annotation',
+        layers: [expect.stringMatching(/^sha256:[a-f0-9]{64}$/)],
         labels: {
           'org.opencontainers.image.created': created.toISOString(),
           'org.opencontainers.image.revision': 'abc123',
