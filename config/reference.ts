@@ -41,10 +41,8 @@ export const descriptions: Record<string, string> = {
   'registries[].auth.endpoint': 'ecr: ECR API URL, such as a VPC endpoint (else AWS_ENDPOINT_URL_ECR or AWS)',
   'registries[].maxConcurrency': 'Requests in flight to this registry at most',
   'registries[].timeout': 'Timeout of each registry request (100ms to 1m)',
-  'registries[].tokenRealms':
-    "Token realm hosts, besides the registry's own (and auth.docker.io for Docker Hub), that may receive its credentials",
-  'registries[].maxRetryAfter':
-    'Longest Retry-After slept through (0s to 1m); a longer one fails the check and is retried next interval',
+  'registries[].tokenRealms': "Token realm hosts besides the registry's own that may receive its credentials",
+  'registries[].maxRetryAfter': 'Longest Retry-After waited out (0s to 1m); a longer one fails the check',
   'registries[].webhook': 'Receive push webhooks on /webhooks/<source> (one registry per source)',
   'registries[].webhook.source': 'Which registry sends them',
   'registries[].webhook.tokenEnv': 'Environment variable holding the shared token or HMAC secret',
@@ -67,6 +65,8 @@ export const descriptions: Record<string, string> = {
   'images[].interval': 'How often to check, at least 1s (webhooks check at once)',
   'images[].platform': 'Platform to read from a multi-arch index',
   'images[].watchGroup': 'Watch workflow to share (default: one per registry)',
+  'images[].base': 'The image this one is built on, for lineage when its builds do not say',
+  'images[].base.image': 'Name of another watched image; proven by layer prefix',
   pipelines: 'Pipelines by name',
   'pipelines.<name>.stages': 'Stages, rolled out in order',
   'pipelines.<name>.stages[].name': 'Stage name',

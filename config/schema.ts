@@ -193,6 +193,7 @@ const image = z.strictObject({
   }).prefault('1m'),
   platform,
   watchGroup: name('watch group').optional(),
+  base: z.strictObject({ image: name('image') }).optional(),
 });
 
 const target = z
@@ -470,6 +471,7 @@ function checkReferences(c: Raw, ctx: z.RefinementCtx): void {
         message: `no registry named "${img.registry}" (registries: ${known(registries)})`,
       });
     }
+    checkDeclaredBase(c, img, i, ctx);
     if (img.pipeline !== undefined && !pipelines.has(img.pipeline)) {
       ctx.addIssue({
         code: 'custom',
@@ -499,6 +501,42 @@ function checkReferences(c: Raw, ctx: z.RefinementCtx): void {
     });
   }
   checkTargetOwnership(c, ctx);
+}
+
+/** A declared base is another watched image, and following bases never comes back to the image. */
+function checkDeclaredBase(c: Raw, img: Raw['images'][number], i: number, ctx: z.RefinementCtx): void {
+  if (!img.base) return;
+  const path = ['images', i, 'base', 'image'];
+  const byName = new Map(c.images.map((other) => [other.name, other]));
+  if (img.base.image === img.name) {
+    ctx.addIssue({ code: 'custom', path, message: 'an image cannot be its own base' });
+    return;
+  }
+  if (!byName.has(img.base.image)) {
+    const names = c.images.map((other) => other.name).filter((n) => n !== img.name);
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: `no image named "${img.base.image}" (images: ${names.join(', ') || 'none defined'}); the base must be watched too`,
+    });
+    return;
+  }
+  const chain = [img.name];
+  for (
+    let next = byName.get(img.base.image);
+    next;
+    next = next.base ? byName.get(next.base.image) : undefined
+  ) {
+    if (chain.includes(next.name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `bases go round in a circle: ${[...chain, next.name].join(' → ')}`,
+      });
+      return;
+    }
+    chain.push(next.name);
+  }
 }
 
 export type Config = z.output<typeof configSchema>;

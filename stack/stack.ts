@@ -1,13 +1,16 @@
 // Starts and stops the local stack: Temporal dev server + UI, two registries, etcd, the
-// Kubernetes control plane with KWOK nodes, and Prometheus, all on 127.0.0.1.
+// Kubernetes control plane with KWOK nodes, Prometheus and the add-ons (add-ons.ts), all on 127.0.0.1.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { addOnBinaries, addOnPorts, missingAddOns, startAddOns } from './add-ons.ts';
 import { nodeManifest, prometheusConfig, registryConfig } from './configs.ts';
+import { launcher, type Progress } from './launcher.ts';
 import {
+  addOnNames,
   type Binaries,
   binaries,
   type Endpoints,
@@ -15,10 +18,12 @@ import {
   ports as portTable,
   runDir,
   type StackState,
+  type StoredState,
   searchAttributes,
   stackDir,
   stateFile,
 } from './layout.ts';
+import { withRunDirLock } from './lock.ts';
 import { kubeconfigYaml, makePki, type Pki } from './pki.ts';
 import {
   assertPortFree,
@@ -26,63 +31,83 @@ import {
   isRunning,
   StackError,
   type Started,
-  startProcess,
   stopProcess,
   waitReady,
 } from './process.ts';
 
-export type Progress = (message: string) => void;
+export type { Progress };
+
 const quiet: Progress = () => {};
 
 const kubeNodes = ['kwok-node-0', 'kwok-node-1', 'kwok-node-2'];
 const context = 'freshet';
 
-export function readState(): StackState | undefined {
+export function readState(): StoredState | undefined {
   if (!existsSync(stateFile)) return undefined;
-  return JSON.parse(readFileSync(stateFile, 'utf8')) as StackState;
+  return JSON.parse(readFileSync(stateFile, 'utf8')) as StoredState;
+}
+
+function writeState(state: StackState): void {
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
+  writeFileSync(join(runDir, 'stack.env'), envFile(state.endpoints));
 }
 
 /** Alive = every recorded process still runs; a partly dead stack is not reused. */
-export function stackAlive(state: StackState): boolean {
+export function stackAlive(state: StoredState): boolean {
   return state.processes.every((p) => isRunning(p.pid, p.bin));
 }
 
+const portOwners: Record<keyof Ports, string> = {
+  temporal: 'Temporal gRPC',
+  temporalUi: 'Temporal Web UI',
+  temporalHttp: 'Temporal HTTP API',
+  temporalMetrics: 'Temporal metrics',
+  registry: 'registry',
+  registryDebug: 'registry debug/metrics',
+  registryAuth: 'registry with htpasswd',
+  etcd: 'etcd',
+  etcdPeer: 'etcd peer',
+  kubeApiserver: 'kube-apiserver',
+  kubeControllerManager: 'kube-controller-manager',
+  kubeScheduler: 'kube-scheduler',
+  kwok: 'kwok',
+  prometheus: 'Prometheus',
+  moto: 'moto (AWS API)',
+  zot: 'zot registry',
+};
+
+function assertInstalled(bin: Binaries, names: (keyof Binaries)[]): void {
+  for (const name of names) {
+    if (!existsSync(bin[name]))
+      throw new StackError(`${name}: ${bin[name]} is missing; run "bash stack/install.sh" first`);
+  }
+}
+
 /**
- * Starts the stack, or returns the running one (reused: true). Any component that does not
- * become ready stops everything this call started and throws a StackError with its log tail.
+ * Starts the stack, or returns the running one (reused: true) after starting the add-ons it
+ * lacks (added). Any component that does not become ready stops everything this call started
+ * and throws a StackError with its log tail; a running stack is never stopped for that.
  */
-export async function startStack(progress: Progress = quiet): Promise<StackState & { reused: boolean }> {
+export function startStack(
+  progress: Progress = quiet,
+): Promise<StackState & { reused: boolean; added: string[] }> {
+  return withRunDirLock(runDir, () => startOrJoin(progress));
+}
+
+async function startOrJoin(progress: Progress): Promise<StackState & { reused: boolean; added: string[] }> {
   const existing = readState();
-  if (existing && stackAlive(existing)) return { ...existing, reused: true };
+  if (existing && stackAlive(existing)) return addMissingAddOns(existing, progress);
   if (existing) {
     progress('a previous stack is partly dead: stopping what is left of it');
-    await stopStack(progress);
+    await stopRecorded(progress);
   }
 
   const bin = binaries();
-  for (const [name, path] of Object.entries(bin)) {
-    if (!existsSync(path))
-      throw new StackError(`${name}: ${path} is missing; run "bash stack/install.sh" first`);
-  }
+  assertInstalled(bin, Object.keys(bin) as (keyof Binaries)[]);
   const p = portTable();
-  const owners: Record<keyof Ports, string> = {
-    temporal: 'Temporal gRPC',
-    temporalUi: 'Temporal Web UI',
-    temporalHttp: 'Temporal HTTP API',
-    temporalMetrics: 'Temporal metrics',
-    registry: 'registry',
-    registryDebug: 'registry debug/metrics',
-    registryAuth: 'registry with htpasswd',
-    etcd: 'etcd',
-    etcdPeer: 'etcd peer',
-    kubeApiserver: 'kube-apiserver',
-    kubeControllerManager: 'kube-controller-manager',
-    kubeScheduler: 'kube-scheduler',
-    kwok: 'kwok',
-    prometheus: 'Prometheus',
-  };
   for (const [key, port] of Object.entries(p) as [keyof Ports, number][])
-    await assertPortFree(port, owners[key]);
+    await assertPortFree(port, portOwners[key]);
 
   const dataDir = mkdtempSync(join(tmpdir(), 'freshet-stack-'));
   const started: Started[] = [];
@@ -95,10 +120,8 @@ export async function startStack(progress: Progress = quiet): Promise<StackState
       processes: started,
       endpoints,
     };
-    mkdirSync(runDir, { recursive: true });
-    writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
-    writeFileSync(join(runDir, 'stack.env'), envFile(endpoints));
-    return { ...state, reused: false };
+    writeState(state);
+    return { ...state, reused: false, added: [] };
   } catch (err) {
     for (const proc of started.reverse()) await stopProcess(proc, 5_000);
     rmSync(dataDir, { recursive: true, force: true });
@@ -106,25 +129,48 @@ export async function startStack(progress: Progress = quiet): Promise<StackState
   }
 }
 
+/**
+ * Starts into a running stack the add-ons its state lacks, and the kubelet-images process (it has
+ * no endpoint, so its process tells), and records them beside the rest.
+ */
+async function addMissingAddOns(
+  state: StoredState,
+  progress: Progress,
+): Promise<StackState & { reused: true; added: string[] }> {
+  const missing = missingAddOns(state);
+  const lacksKubeletImages = !state.processes.some((proc) => proc.name === 'kubelet-images');
+  const names = [...missing, ...(lacksKubeletImages ? ['kubelet-images'] : [])];
+  if (names.length === 0) return { ...(state as StackState), reused: true, added: [] };
+  progress(`the running stack lacks ${names.join(', ')}: starting ${names.length === 1 ? 'it' : 'them'}`);
+  const bin = binaries();
+  assertInstalled(bin, addOnBinaries(missing));
+  const p = portTable();
+  for (const key of addOnPorts(missing)) await assertPortFree(p[key], portOwners[key]);
+  const started: Started[] = [];
+  try {
+    const l = launcher(bin, p, state.dataDir, started, progress);
+    const endpoints = { ...state.endpoints, ...(await startAddOns(missing, l)) } as Endpoints;
+    if (lacksKubeletImages) {
+      await startKubeletImages(
+        l.start,
+        l.ready,
+        l.dir('kubelet-images'),
+        endpoints.kubernetes.kubeconfig,
+        kubeletRegistries(endpoints),
+      );
+    }
+    const next: StackState = { ...state, processes: [...state.processes, ...started], endpoints };
+    writeState(next);
+    return { ...next, reused: true, added: names };
+  } catch (err) {
+    for (const proc of started.reverse()) await stopProcess(proc, 5_000);
+    throw err;
+  }
+}
+
 async function launch(bin: Binaries, p: Ports, dataDir: string, started: Started[], progress: Progress) {
-  const dir = (name: string) => {
-    const d = join(dataDir, name);
-    mkdirSync(d, { recursive: true });
-    return d;
-  };
-  const logs = dir('logs');
-  const start = (name: string, path: string, args: string[], env?: NodeJS.ProcessEnv) => {
-    const proc = startProcess(name, path, args, join(logs, `${name}.log`), env);
-    started.push(proc);
-    progress(`started ${name} (pid ${proc.pid})`);
-    return proc;
-  };
-  const ready = async (proc: Started, probe: () => Promise<boolean>, timeoutMs = 30_000) => {
-    const t0 = Date.now();
-    await waitReady(proc, probe, timeoutMs);
-    progress(`${proc.name} ready after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  };
-  const local = (port: number, path = '') => `http://127.0.0.1:${port}${path}`;
+  const l = launcher(bin, p, dataDir, started, progress);
+  const { dir, start, ready, local } = l;
 
   // Components without dependencies start together; the control plane follows etcd.
   const etcd = start('etcd', bin.etcd, [
@@ -292,7 +338,8 @@ async function launch(bin: Binaries, p: Ports, dataDir: string, started: Started
     );
   })();
 
-  await Promise.all([
+  const [addOns] = await Promise.all([
+    startAddOns(addOnNames, l),
     kube,
     ready(
       temporal,
@@ -306,16 +353,6 @@ async function launch(bin: Binaries, p: Ports, dataDir: string, started: Started
     ready(registryAuth, async () => (await httpStatus(local(p.registryAuth, '/v2/'))) === 401),
     ready(prometheus, async () => (await httpStatus(local(p.prometheus, '/-/ready'))) === 200),
   ]);
-  await startKubeletImages(start, ready, dir('kubelet-images'), kubeconfig, [
-    { host: `127.0.0.1:${p.registry}`, url: local(p.registry) },
-    {
-      host: `127.0.0.1:${p.registryAuth}`,
-      url: local(p.registryAuth),
-      username: authUser,
-      password: authPassword,
-    },
-  ]);
-
   const endpoints: Endpoints = {
     temporal: {
       address: `127.0.0.1:${p.temporal}`,
@@ -334,8 +371,24 @@ async function launch(bin: Binaries, p: Ports, dataDir: string, started: Started
     kubernetes: { server, kubeconfig, context },
     etcd: { url: local(p.etcd) },
     prometheus: { url: local(p.prometheus), targetsDir, rulesDir },
+    ...addOns,
   };
+  await startKubeletImages(start, ready, dir('kubelet-images'), kubeconfig, kubeletRegistries(endpoints));
   return endpoints;
+}
+
+/** Every registry of the stack, with its credentials: pods may name images on any of them. */
+function kubeletRegistries(e: Endpoints) {
+  return [
+    { host: e.registry.host, url: e.registry.url },
+    {
+      host: e.registryAuth.host,
+      url: e.registryAuth.url,
+      username: e.registryAuth.username,
+      password: e.registryAuth.password,
+    },
+    { host: e.zot.host, url: e.zot.url, username: e.zot.username, password: e.zot.password },
+  ];
 }
 
 /**
@@ -429,6 +482,11 @@ function envFile(e: Endpoints): string {
     FRESHET_STACK_REGISTRY_AUTH_PASSWORD: e.registryAuth.password,
     KUBECONFIG: e.kubernetes.kubeconfig,
     FRESHET_STACK_PROMETHEUS_URL: e.prometheus.url,
+    FRESHET_STACK_MOTO_URL: e.moto.url,
+    FRESHET_STACK_ZOT: e.zot.host,
+    FRESHET_STACK_ZOT_URL: e.zot.url,
+    FRESHET_STACK_ZOT_USER: e.zot.username,
+    FRESHET_STACK_ZOT_PASSWORD: e.zot.password,
   };
   return `${Object.entries(vars)
     .map(([k, v]) => `${k}=${v}`)
@@ -436,7 +494,11 @@ function envFile(e: Endpoints): string {
 }
 
 /** Stops exactly the processes recorded in the state file, newest first, and removes the run's files. */
-export async function stopStack(progress: Progress = quiet): Promise<boolean> {
+export function stopStack(progress: Progress = quiet): Promise<boolean> {
+  return withRunDirLock(runDir, () => stopRecorded(progress));
+}
+
+async function stopRecorded(progress: Progress): Promise<boolean> {
   const state = readState();
   if (!state) return false;
   for (const proc of [...state.processes].reverse()) {

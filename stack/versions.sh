@@ -7,5 +7,10 @@ TEMPORAL_TEST_SERVER_VERSION=1.38.0
 KUBERNETES_VERSION=1.34.4
 ETCD_VERSION=3.6.16
 KWOK_VERSION=0.8.0
+# AWS API emulator (PyPI moto[server]) for ECR credentials.
+MOTO_VERSION=5.2.5
+# Second registry, strict OCI with the referrers API. The newest release the Go module proxy
+# serves: later ones moved to module paths it does not serve here (stack/install/zot.sh).
+ZOT_VERSION=1.4.3
 
 FRESHET_CACHE="${FRESHET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/freshet}"

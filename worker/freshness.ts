@@ -198,6 +198,7 @@ export function publishFreshness(
             tag: state.latest.tag,
             digest: state.latest.digest,
             base_name: state.baseName ?? '',
+            base_from: state.baseFrom ?? '',
           },
           1,
         );

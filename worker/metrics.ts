@@ -26,7 +26,7 @@ export function createMetrics(registry = new Registry()) {
     }),
     baseBehind: new Gauge({
       name: 'freshet_base_image_behind',
-      help: "1 when the image's base tag now resolves to a newer digest than the one it was built on",
+      help: "1 when the image's base tag now resolves to a newer digest than the one it was built on (lineage from annotations, provenance or layers; see base_from on freshet_image_info)",
       labelNames: ['image'],
       registers: [registry],
     }),
@@ -38,8 +38,8 @@ export function createMetrics(registry = new Registry()) {
     }),
     imageInfo: new Gauge({
       name: 'freshet_image_info',
-      help: 'The newest digest of each watched image (always 1)',
-      labelNames: ['image', 'tag', 'digest', 'base_name'],
+      help: 'The newest digest of each watched image and its base, with how the base was found: annotation, provenance or layers (always 1)',
+      labelNames: ['image', 'tag', 'digest', 'base_name', 'base_from'],
       registers: [registry],
     }),
     registryRequests: new Counter({

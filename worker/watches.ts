@@ -3,14 +3,16 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { canonicalRepository } from '../activities/watch/image-reference.ts';
-import type { Config } from '../config/schema.ts';
+import type { Config, ImageConfig } from '../config/schema.ts';
 import {
   type CheckNowHint,
   checkNowSignal,
   configureSignal,
+  type DeclaredBase,
   type ImageState,
   legacyWatchWorkflowId,
   stopSignal,
+  type TrackPolicy,
   type WatchedImage,
   type WatchInput,
   type WatchStatus,
@@ -20,16 +22,36 @@ import {
 import type { WebhookHint } from './webhooks/types.ts';
 import { type ForeignWorkflow, runningTaskQueue } from './workflow-owner.ts';
 
+function trackOf(img: ImageConfig): TrackPolicy {
+  return img.track.tag
+    ? { tag: img.track.tag }
+    : img.track.semver
+      ? { semver: img.track.semver, includePrerelease: img.track.includePrerelease }
+      : { pattern: img.track.pattern ?? '', order: img.track.order };
+}
+
+/** A declared base as the watch needs it, whichever watch group it is in. */
+function declaredBase(config: Config, img: ImageConfig): DeclaredBase | undefined {
+  const base = img.base && config.images.find((i) => i.name === img.base?.image);
+  const registry = base && config.registries.find((r) => r.name === base.registry);
+  if (!base || !registry) return undefined;
+  const host = new URL(registry.url).host;
+  return {
+    image: base.name,
+    registry: base.registry,
+    host,
+    repository: canonicalRepository(host, base.repository),
+    track: trackOf(base),
+  };
+}
+
 export function watchGroups(config: Config): Map<string, WatchedImage[]> {
   const groups = new Map<string, WatchedImage[]>();
   const hosts = new Map(config.registries.map((r) => [r.name, new URL(r.url).host]));
   for (const img of config.images) {
     const group = img.watchGroup ?? img.registry;
-    const track = img.track.tag
-      ? { tag: img.track.tag }
-      : img.track.semver
-        ? { semver: img.track.semver, includePrerelease: img.track.includePrerelease }
-        : { pattern: img.track.pattern ?? '', order: img.track.order };
+    const track = trackOf(img);
+    const base = declaredBase(config, img);
     const watched: WatchedImage = {
       name: img.name,
       registry: img.registry,
@@ -39,6 +61,7 @@ export function watchGroups(config: Config): Map<string, WatchedImage[]> {
       intervalMs: img.interval,
       platform: img.platform,
       ...(img.pipeline ? { pipeline: img.pipeline } : {}),
+      ...(base ? { base } : {}),
     };
     groups.set(group, [...(groups.get(group) ?? []), watched]);
   }

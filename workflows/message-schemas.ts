@@ -144,6 +144,15 @@ export const configureMessage = z
       // A zero or tiny interval would make the watch a hot loop.
       intervalMs: z.number().finite().min(1_000),
       platform: shortText,
+      base: z
+        .object({
+          image: shortText,
+          registry: shortText,
+          host: shortText,
+          repository: shortText,
+          track: trackPolicy,
+        })
+        .optional(),
     }),
   )
   .max(100_000);

@@ -16,6 +16,29 @@ export interface WatchedImage {
   pipeline?: string;
   intervalMs: number;
   platform: string;
+  /** The watched image this one declares as its base (`images[].base`), proven by layer prefix. */
+  base?: DeclaredBase;
+}
+
+/** Enough of the declared base's config to resolve it from any watch group. */
+export interface DeclaredBase {
+  image: string;
+  registry: string;
+  /** Host of its registry, for the reference shown as base name: `host/repository:tag`. */
+  host: string;
+  repository: string;
+  track: TrackPolicy;
+}
+
+/** Which method found an image's base (README: base-image lineage). */
+export type BaseFrom = 'annotation' | 'provenance' | 'layers';
+
+/** One build of a declared base, with the layers an image built on it starts with. */
+export interface BaseBuild {
+  digest: string;
+  /** `host/repository:tag` the build was resolved through. */
+  name: string;
+  layers: string[];
 }
 
 export interface DigestRecord {
@@ -39,6 +62,13 @@ export interface ImageState {
   /** What the base image's tag resolves to now. */
   baseLatestDigest?: string;
   baseBehindSince?: string;
+  baseFrom?: BaseFrom;
+  /** Why a lineage method found no base for the latest build, when one was expected to. */
+  baseProblem?: string;
+  /** Builds of the declared base seen by this watch, newest first (a few). */
+  baseBuilds?: BaseBuild[];
+  /** The latest build's first layers, kept until a build of the declared base proves its base. */
+  unprovenLayers?: string[];
   lastCheckAt?: string;
   lastSuccessAt?: string;
   lastError?: string;
@@ -113,6 +143,8 @@ export interface ImageCheckRequest {
   knownDigest?: string;
   knownBaseDigest?: string;
   baseName?: string;
+  /** The newest build of the declared base whose layers the watch holds. */
+  knownDeclaredBaseDigest?: string;
 }
 
 export interface ImageChange {
@@ -122,8 +154,19 @@ export interface ImageChange {
   created?: string;
   baseName?: string;
   baseDigest?: string;
+  /** Where baseName came from: what the image says about itself. */
+  baseFrom?: Exclude<BaseFrom, 'layers'>;
+  baseProblem?: string;
+  /** The platform manifest's first layers, only for an image with a declared base. */
+  layers?: string[];
   platforms?: IndexPlatform[];
 }
+
+/** The newest build of a declared base, or why it could not be read this cycle. */
+export type DeclaredBaseUpdate = { image: string; platform: string } & (
+  | { build: BaseBuild; problem?: undefined }
+  | { build?: undefined; problem: string }
+);
 
 /** A registry's request budget as its answers during one check cycle announced it. */
 export interface RegistryBudget {
@@ -143,6 +186,8 @@ export interface CheckResult {
   changes: ImageChange[];
   /** Base images whose tag now resolves to another digest than last time. */
   bases: { name: string; latestDigest: string }[];
+  /** Declared bases (images[].base) whose newest build some due image did not know yet. */
+  declaredBases?: DeclaredBaseUpdate[];
   failures: { name: string; error: string }[];
   /** Registries that announced a request budget (Docker Hub's ratelimit-* headers) in this cycle. */
   budgets?: RegistryBudget[];

@@ -21,6 +21,7 @@ import {
 import type { RolloutRequestActivities } from '../activities/rollout/request.ts';
 import type { WatchActivities } from '../activities/watch/check-images.ts';
 import { checkNowMessage, configureMessage, parseMessage } from './message-schemas.ts';
+import { judge, lineageOfChange, lineageOfDeclaredBase } from './watch-lineage.ts';
 import {
   type CheckNowHint,
   type CheckResult,
@@ -147,8 +148,10 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
         return {
           image,
           ...(s?.latest ? { knownTag: s.latest.tag, knownDigest: s.latest.digest } : {}),
-          ...(s?.baseName ? { baseName: s.baseName } : {}),
-          ...(s?.baseLatestDigest ? { knownBaseDigest: s.baseLatestDigest } : {}),
+          // A base proven by layers is resolved as the declared base, not by its name.
+          ...(s?.baseName && s.baseFrom !== 'layers' ? { baseName: s.baseName } : {}),
+          ...(s?.baseLatestDigest && s.baseFrom !== 'layers' ? { knownBaseDigest: s.baseLatestDigest } : {}),
+          ...(image.base && s?.baseBuilds?.[0] ? { knownDeclaredBaseDigest: s.baseBuilds[0].digest } : {}),
         };
       }),
     };
@@ -195,6 +198,14 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
       }
       s.nextDueAt = now + Math.round(intervalFor(img, s, budgets) * jitter);
     }
+    // Before the changes, so an image rebuilt on a base rebuilt in the same cycle is proven.
+    for (const update of result.declaredBases ?? []) {
+      for (const img of due) {
+        const s = state[img.name];
+        if (s && img.base?.image === update.image && img.platform === update.platform)
+          lineageOfDeclaredBase(s, img, update, at);
+      }
+    }
     for (const change of result.changes) {
       const s = state[change.name];
       const img = due.find((i) => i.name === change.name);
@@ -213,12 +224,7 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
         // Bounded again here: the activity result is the worker's word, the state is carried for ever.
         ...(change.platforms?.length ? { platforms: change.platforms.slice(0, platformsKept) } : {}),
       };
-      if (change.baseName) s.baseName = change.baseName;
-      else delete s.baseName;
-      if (change.baseDigest) s.baseDigest = change.baseDigest;
-      else delete s.baseDigest;
-      if (s.baseLatestDigest && s.baseDigest && s.baseLatestDigest !== s.baseDigest) s.baseBehindSince ??= at;
-      else delete s.baseBehindSince;
+      lineageOfChange(s, img, change, at);
       // The first digest a new watch sees is the baseline, not a rebuild to roll out.
       if (isFirst || !img.pipeline) continue;
       await startRollout(img, s, triggers.get(img.name) ?? 'poll');
@@ -233,11 +239,9 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
     for (const base of result.bases) {
       for (const img of due) {
         const s = state[img.name];
-        if (!s || s.baseName !== base.name) continue;
+        if (!s || s.baseName !== base.name || s.baseFrom === 'layers') continue;
         s.baseLatestDigest = base.latestDigest;
-        const behind = s.baseDigest !== undefined && s.baseDigest !== base.latestDigest;
-        if (behind) s.baseBehindSince ??= at;
-        else delete s.baseBehindSince;
+        judge(s, at);
       }
     }
   }

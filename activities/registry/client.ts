@@ -11,8 +11,16 @@ import {
   parseManifest,
   selectPlatformManifest,
 } from './image-metadata.ts';
-import { decodeJson, imageConfigSchema, type Platform, tagListSchema } from './manifest-schemas.ts';
-import { manifestAccept, mediaTypeOf } from './media-types.ts';
+import {
+  type Descriptor,
+  decodeJson,
+  imageConfigSchema,
+  imageIndexSchema,
+  type Platform,
+  tagListSchema,
+} from './manifest-schemas.ts';
+import { manifestAccept, mediaTypeOf, ociIndex } from './media-types.ts';
+import { type ProvenanceSource, readProvenanceBase } from './provenance.ts';
 import type { RateLimitBudget } from './rate-limit.ts';
 import { describeReference, isValidDigest, referenceProblem } from './references.ts';
 import { isArtifactTag, nextPageUrl, normaliseTags } from './tag-list.ts';
@@ -182,13 +190,57 @@ export class RegistryClient {
 
   /**
    * Build time, base image and labels of the image behind a digest, for one platform of a
-   * multi-platform index. Costs two or three GETs, so it runs only for a digest not seen before.
+   * multi-platform index. Costs two or three GETs, so it runs only for a digest not seen before;
+   * two more when the image names its base only in BuildKit's provenance.
    */
   async imageMetadata(
     repository: string,
     digest: string,
     platform: Platform = defaultPlatform,
   ): Promise<ImageMetadata> {
+    const { image, index } = await this.#platformManifest(repository, digest, platform);
+    const manifest = image.manifest;
+    const configTarget = `${repository}@${manifest.config.digest} (config of ${image.digest})`;
+    const config = await this.#getVerified(repository, 'blobs', manifest.config.digest, configTarget);
+    const decoded = decodeJson(imageConfigSchema, config.body);
+    if (!decoded.ok) throw this.#transport.error({ method: 'GET', target: configTarget }, decoded.problem);
+    const metadata = describeImage({
+      digest,
+      platformDigest: image.digest,
+      manifest,
+      config: decoded.value,
+      ...(index ? { index } : {}),
+    });
+    if (index && metadata.baseFrom === undefined) {
+      const provenance = await readProvenanceBase(this.#provenanceSource(repository), {
+        index: index.index,
+        platformDigest: image.digest,
+        layers: metadata.layers,
+        platform,
+      });
+      if (provenance.found) {
+        metadata.baseName = provenance.base.name;
+        if (provenance.base.digest) metadata.baseDigest = provenance.base.digest;
+        metadata.baseFrom = 'provenance';
+      } else if (provenance.problem) {
+        metadata.baseProblem = provenance.problem;
+      }
+    }
+    return metadata;
+  }
+
+  /** The layers of one platform's image behind a digest, bottom first: one or two GETs, no config. */
+  async platformLayers(
+    repository: string,
+    digest: string,
+    platform: Platform = defaultPlatform,
+  ): Promise<{ platformDigest: string; layers: string[] }> {
+    const { image } = await this.#platformManifest(repository, digest, platform);
+    return { platformDigest: image.digest, layers: (image.manifest.layers ?? []).map((l) => l.digest) };
+  }
+
+  /** The image manifest for a platform: the digest's own, or the index entry for the platform. */
+  async #platformManifest(repository: string, digest: string, platform: Platform) {
     const target = describeReference(repository, digest);
     this.#validate('GET', target, repository, digest);
     if (!isValidDigest(digest)) throw this.#transport.error({ method: 'GET', target }, 'not a digest');
@@ -212,18 +264,66 @@ export class RegistryClient {
     if (image.parsed.kind !== 'manifest') {
       throw this.#transport.error({ method: 'GET', target }, 'the platform entry is itself an index');
     }
-    const manifest = image.parsed.manifest;
-    const configTarget = `${repository}@${manifest.config.digest} (config of ${image.digest})`;
-    const config = await this.#getVerified(repository, 'blobs', manifest.config.digest, configTarget);
-    const decoded = decodeJson(imageConfigSchema, config.body);
-    if (!decoded.ok) throw this.#transport.error({ method: 'GET', target: configTarget }, decoded.problem);
-    return describeImage({
-      digest,
-      platformDigest: image.digest,
-      manifest,
-      config: decoded.value,
-      ...(index ? { index } : {}),
-    });
+    return { image: { digest: image.digest, manifest: image.parsed.manifest }, index };
+  }
+
+  /** Attestation manifests and blobs of one repository, verified, the blobs bounded. */
+  #provenanceSource(repository: string): ProvenanceSource {
+    return {
+      manifest: async (digest) => {
+        const fetched = await this.#getManifest(repository, digest);
+        if (fetched.parsed.kind !== 'manifest') {
+          throw this.#transport.error(
+            { method: 'GET', target: describeReference(repository, digest) },
+            'the attestation is an index, not a manifest',
+          );
+        }
+        return fetched.parsed.manifest;
+      },
+      blob: async (digest, maxBytes) => {
+        const target = `${repository}@${digest} (provenance)`;
+        return (await this.#getVerified(repository, 'blobs', digest, target, maxBytes)).body;
+      },
+    };
+  }
+
+  /**
+   * The artifacts (signatures, SBOMs, attestations) whose `subject` is `digest`, by the OCI 1.1
+   * referrers API. A registry without that API answers 404; then the index that pushing clients
+   * keep under the tag `sha256-<hex>` (the spec's fallback) is read, and no such tag means none.
+   * `artifactType` is filtered here as well, since a registry may ignore the query parameter.
+   */
+  async listReferrers(
+    repository: string,
+    digest: string,
+    opts: { artifactType?: string } = {},
+  ): Promise<Descriptor[]> {
+    const target = `${describeReference(repository, digest)} referrers`;
+    this.#validate('GET', target, repository, digest);
+    if (!isValidDigest(digest)) throw this.#transport.error({ method: 'GET', target }, 'not a digest');
+    const url = this.#url(`${repository}/referrers/${digest}`);
+    if (opts.artifactType) url.searchParams.set('artifactType', opts.artifactType);
+    const common = {
+      method: 'GET',
+      target,
+      repository,
+      headers: { accept: ociIndex },
+      acceptStatus: [404],
+    } as const;
+    let res = await this.#transport.request({ ...common, url, endpoint: 'referrers' });
+    if (res.status === 404) {
+      const fallbackTag = digest.replace(':', '-');
+      res = await this.#transport.request({
+        ...common,
+        url: this.#url(`${repository}/manifests/${fallbackTag}`),
+        endpoint: 'manifest',
+      });
+      if (res.status === 404) return [];
+    }
+    const decoded = decodeJson(imageIndexSchema, res.body);
+    if (!decoded.ok) throw this.#transport.error(common, decoded.problem, { status: res.status });
+    const wanted = opts.artifactType;
+    return decoded.value.manifests.filter((entry) => wanted === undefined || entry.artifactType === wanted);
   }
 
   /** A manifest by tag (digest computed from the body) or by digest (body checked against it). */
@@ -242,14 +342,20 @@ export class RegistryClient {
   }
 
   /** GET by digest; a body that does not hash to the digest is refused, whatever the registry says. */
-  async #getVerified(repository: string, kind: 'manifests' | 'blobs', digest: string, target: string) {
+  async #getVerified(
+    repository: string,
+    kind: 'manifests' | 'blobs',
+    digest: string,
+    target: string,
+    maxBytes?: number,
+  ) {
     if (!isValidDigest(digest)) {
       throw this.#transport.error(
         { method: 'GET', target },
         `malformed answer: ${JSON.stringify(digest)} is not a digest`,
       );
     }
-    const res = await this.#get(repository, `${kind}/${digest}`, target);
+    const res = await this.#get(repository, `${kind}/${digest}`, target, maxBytes);
     const actual = digestOf(res.body, digest.startsWith('sha512:') ? 'sha512' : 'sha256');
     if (actual !== digest) {
       throw this.#transport.error(
@@ -260,7 +366,7 @@ export class RegistryClient {
     return res;
   }
 
-  #get(repository: string, path: string, target: string) {
+  #get(repository: string, path: string, target: string, maxBytes?: number) {
     return this.#transport.request({
       method: 'GET',
       url: this.#url(`${repository}/${path}`),
@@ -268,6 +374,7 @@ export class RegistryClient {
       target,
       repository,
       headers: { accept: manifestAccept },
+      ...(maxBytes !== undefined ? { maxBytes } : {}),
     });
   }
 

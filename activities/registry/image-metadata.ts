@@ -27,6 +27,12 @@ export interface ImageMetadata {
   /** `org.opencontainers.image.base.name`: the fully-qualified reference of the immediate base. */
   baseName?: string;
   baseDigest?: string;
+  /** Where the base came from: the OCI base annotations (or labels), or BuildKit's provenance. */
+  baseFrom?: 'annotation' | 'provenance';
+  /** Why a source that was there named no base (a provenance that does not parse, say). */
+  baseProblem?: string;
+  /** Layer digests of the platform's manifest, bottom first: what layer-prefix lineage compares. */
+  layers: string[];
   labels: Record<string, string>;
   /** For an index: each platform's own manifest, so a pod that reports one is known to run this build. */
   platforms?: IndexPlatform[];
@@ -152,6 +158,7 @@ export function describeImage(docs: ImageDocuments): ImageMetadata {
     digest: docs.digest,
     platformDigest: docs.platformDigest,
     configDigest: docs.manifest.config.digest,
+    layers: (docs.manifest.layers ?? []).map((l) => l.digest),
     labels,
     ...(docs.index ? { platforms: indexPlatforms(docs.index.index) } : {}),
   };
@@ -182,5 +189,6 @@ export function describeImage(docs: ImageDocuments): ImageMetadata {
   const baseDigest = baseSource?.[annotationKeys.baseDigest];
   if (baseName) metadata.baseName = baseName;
   if (baseDigest) metadata.baseDigest = baseDigest;
+  if (baseSource) metadata.baseFrom = 'annotation';
   return metadata;
 }

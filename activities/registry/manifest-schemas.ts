@@ -18,6 +18,8 @@ export const descriptorSchema = z.looseObject({
   digest: z.string(),
   size: z.number().optional(),
   platform: platformSchema.optional(),
+  /** What an artifact is (a signature, an SBOM); set on the entries of a referrers list. */
+  artifactType: z.string().optional(),
   annotations: stringMap,
 });
 

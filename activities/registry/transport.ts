@@ -11,6 +11,7 @@ import {
   TokenCache,
   tokenUrl,
 } from './auth.ts';
+import { readAtMost } from './bounded-body.ts';
 import { describeStatus, isRetryableStatus, RegistryError, redact } from './errors.ts';
 import { decodeJson, registryErrorDetail, tokenResponseSchema } from './manifest-schemas.ts';
 import { mediaTypeOf } from './media-types.ts';
@@ -19,7 +20,7 @@ import { backoffDelay, parseRetryAfter, sleep } from './retry.ts';
 import { Semaphore } from './semaphore.ts';
 import { realmReceivesCredentials, redirectedHint, withheldHint } from './token-realms.ts';
 
-export type RegistryEndpoint = 'manifest' | 'tags' | 'blob' | 'token';
+export type RegistryEndpoint = 'manifest' | 'tags' | 'blob' | 'token' | 'referrers';
 
 /** One HTTP exchange, reported once per attempt; `code` is the status, `network` or `timeout`. */
 export interface RegistryRequestEvent {
@@ -64,6 +65,8 @@ export interface RegistryRequest {
   body?: URLSearchParams;
   /** Statuses handed back instead of thrown (2xx always are), e.g. 304 for If-None-Match. */
   acceptStatus?: readonly number[];
+  /** A longer body is refused, by its Content-Length or while it streams in, and not retried. */
+  maxBytes?: number;
 }
 
 export interface RegistryResponse {
@@ -211,7 +214,17 @@ export class RegistryTransport {
         });
         let body = new Uint8Array();
         if (req.method === 'HEAD') await res.body?.cancel();
-        else body = new Uint8Array(await res.arrayBuffer());
+        else if (req.maxBytes === undefined) body = new Uint8Array(await res.arrayBuffer());
+        else {
+          const bounded = await readAtMost(res, req.maxBytes);
+          if (!bounded) {
+            code = String(res.status);
+            throw this.error(req, `the answer is larger than the ${req.maxBytes} bytes read`, {
+              status: res.status,
+            });
+          }
+          body = bounded;
+        }
         code = String(res.status);
         if (res.status === 429) this.#pauseAfterRateLimit(res.headers, retries);
         this.#noteRateLimit(res.headers);
@@ -438,6 +451,7 @@ const notFoundText: Record<RegistryEndpoint, string> = {
   tags: 'tag or repository not found',
   blob: 'blob not found (the manifest refers to content the registry lacks)',
   token: "token endpoint not found (check the challenge's realm)",
+  referrers: 'the registry has no referrers API',
 };
 
 function isTimeout(err: unknown): boolean {

@@ -14,7 +14,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const t0 = Date.now();
   const state = await startStack((m) => console.error(`[stack] ${m}`));
   const took = ((Date.now() - t0) / 1000).toFixed(1);
-  console.error(state.reused ? '[stack] reusing the running stack' : `[stack] up in ${took} s`);
+  if (!state.reused) console.error(`[stack] up in ${took} s`);
+  else if (state.added.length === 0) console.error('[stack] reusing the running stack');
+  else console.error(`[stack] reusing the running stack, with ${state.added.join(', ')} added in ${took} s`);
   project.provide('stack', state.endpoints);
   return async () => {
     // A stack someone started by hand stays up; one this run started goes down with it.

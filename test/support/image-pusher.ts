@@ -40,9 +40,9 @@ export interface PushedImage {
   reference: string;
 }
 
-const sha256 = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+export const sha256 = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
-function tarOneFile(name: string, content: Buffer): Buffer {
+export function tarOneFile(name: string, content: Buffer): Buffer {
   const header = Buffer.alloc(512);
   const field = (text: string, offset: number, length: number) => header.write(text, offset, length, 'ascii');
   field(name, 0, 100);
@@ -160,7 +160,7 @@ async function pushHeaders(opts: PushImageOptions): Promise<Record<string, strin
   return { authorization: `Bearer ${token}` };
 }
 
-async function pushBlob(
+export async function pushBlob(
   registryUrl: string,
   repository: string,
   blob: Buffer,

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { hasEveryAddOn } from '../../stack/add-ons.ts';
 import { runDir } from '../../stack/layout.ts';
 import { readState, stackAlive } from '../../stack/stack.ts';
 import { workflowsPath } from '../../worker/daemon.ts';
@@ -73,9 +74,9 @@ if (unknown.length > 0) usage(`unknown branch ${unknown.map((u) => `"${u}"`).joi
 const selected = positionals.length > 0 ? scenarios.filter((s) => positionals.includes(s.branch)) : scenarios;
 
 const state = readState();
-if (!state || !stackAlive(state)) {
+if (!state || !stackAlive(state) || !hasEveryAddOn(state)) {
   console.error(
-    `no running stack in ${runDir}: start one with "npm run stack:up" or set FRESHET_STACK_RUN_DIR`,
+    `no running, complete stack in ${runDir}: start one (or complete it) with "npm run stack:up" or set FRESHET_STACK_RUN_DIR`,
   );
   process.exit(2);
 }

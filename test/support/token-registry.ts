@@ -1,8 +1,8 @@
-// A real Distribution registry in token-auth mode, with token endpoints of the test's own, as
-// auth.docker.io or ghcr.io/token are for their registries. The registry (the stack's binary)
-// issues the challenges and verifies every token against a certificate made here; the token
-// endpoints sign JWTs with its key. Several registries may share one issuer, each naming the
-// realm a test wants in its challenges (another port, another host name).
+// Real registries in token-auth mode (Distribution, and zot), with token endpoints of the
+// test's own, as auth.docker.io or ghcr.io/token are for their registries. The registries (the
+// stack's binaries) issue the challenges and verify every token against a certificate made
+// here; the token endpoints sign JWTs with its key. Several registries may share one issuer,
+// each naming the realm a test wants in its challenges (another port, another host name).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createPrivateKey, type KeyObject, randomBytes, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -212,11 +212,34 @@ export async function startTokenRegistry(
   };
   const file = join(issuer.dir, `${name}.yml`);
   writeFileSync(file, JSON.stringify(config));
-  const child: ChildProcess = spawn(binaries().registry, ['serve', file], { stdio: 'ignore' });
+  return serve(
+    spawn(binaries().registry, ['serve', file], { stdio: 'ignore' }),
+    port,
+    'the token-auth registry',
+  );
+}
+
+/** A zot whose challenges name `realm`; zot checks a token's signature, expiry and access claims. */
+export async function startTokenZot(issuer: TokenIssuer, opts: { realm: string }): Promise<TokenRegistry> {
+  const port = await freePort();
+  const config = {
+    distSpecVersion: '1.1.0-dev',
+    storage: { rootDirectory: join(issuer.dir, `zot-${port}`), gc: false, dedupe: false },
+    http: {
+      address: '127.0.0.1',
+      port: String(port),
+      auth: { bearer: { realm: opts.realm, service: issuer.service, cert: join(issuer.dir, 'cert.pem') } },
+    },
+    log: { level: 'warn' },
+  };
+  const file = join(issuer.dir, `zot-${port}.json`);
+  writeFileSync(file, JSON.stringify(config));
+  return serve(spawn(binaries().zot, ['serve', file], { stdio: 'ignore' }), port, 'the token-auth zot');
+}
+
+async function serve(child: ChildProcess, port: number, what: string): Promise<TokenRegistry> {
   const url = `http://127.0.0.1:${port}`;
-  await waitFor('the token-auth registry', async () => (await fetch(`${url}/v2/`)).status === 401, {
-    timeoutMs: 15_000,
-  });
+  await waitFor(what, async () => (await fetch(`${url}/v2/`)).status === 401, { timeoutMs: 15_000 });
   return {
     url,
     host: `127.0.0.1:${port}`,

@@ -116,9 +116,11 @@ ${configHelp}`,
   freshness: `Usage: freshet freshness [--config FILE] [--json]
 
 Every pipeline target with the digest it runs, the newest digest, how long it has been behind,
-and whether its base image has moved on. What runs is what the pods report (imageID), the
-oldest build when they differ; the Deployment's pinned digest only when no pod reports one.
-A pod that reports its platform's manifest of a multi-platform index runs that index.
+whether its base image has moved on, and how the base was found (BASE FROM: annotation,
+provenance or layers; --json adds the base's name and why none was found). What runs is what
+the pods report (imageID), the oldest build when they differ; the Deployment's pinned digest
+only when no pod reports one. A pod that reports its platform's manifest of a multi-platform
+index runs that index.
 
 ${configHelp}
   --json              machine-readable output`,

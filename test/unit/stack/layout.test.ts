@@ -31,5 +31,6 @@ describe('stack layout', () => {
     expect(v.kubernetes).toMatch(/^1\.34\.\d+$/);
     expect(v.temporalCli).toBe('1.5.1');
     expect(v.node).toMatch(/^24\./);
+    expect(v.moto).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });
