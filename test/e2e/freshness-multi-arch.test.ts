@@ -152,8 +152,12 @@ describe('multi-arch freshness', () => {
       const t = await freshness('arm');
       return t?.upToDate && t.runningDigest === v1.digest ? t : undefined;
     });
-    expect(await metric('freshet_image_up_to_date', labels('arm'))).toBe(1);
-    expect(await metric('freshet_image_up_to_date', labels('amd'))).toBe(1);
+    // The gauges follow on the daemon's next freshness collection, which runs on its own timer.
+    await waitFor('both Deployments up to date on /metrics', async () => {
+      const arm = await metric('freshet_image_up_to_date', labels('arm'));
+      const amd = await metric('freshet_image_up_to_date', labels('amd'));
+      return arm === 1 && amd === 1;
+    });
     // `platform: linux/arm64` picks the arm64 child for metadata: its build time, not amd64's.
     expect((await stateOf(image))?.latest).toMatchObject({
       digest: v1.digest,
