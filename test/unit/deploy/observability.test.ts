@@ -452,6 +452,14 @@ describe('prometheus rules', () => {
           values: '0+10x100',
         },
         { series: `freshet_watch_errors_total{${inst},registry="hub"}`, values: '0+1x100' },
+        // image web's checks fail from 10 minutes on; image api's never do
+        { series: `freshet_image_check_failing{${inst},image="web"}`, values: '0x10 1x60' },
+        { series: `freshet_image_check_failing{${inst},image="api"}`, values: '0x70' },
+        // hub's pulls run down from 100 of 200 by 2 a minute: under 20 after 40 minutes
+        { series: `freshet_registry_ratelimit_limit{${inst},registry="hub"}`, values: '200x100' },
+        { series: `freshet_registry_ratelimit_remaining{${inst},registry="hub"}`, values: '100-2x45 10x50' },
+        { series: `freshet_registry_ratelimit_limit{${inst},registry="ok"}`, values: '200x100' },
+        { series: `freshet_registry_ratelimit_remaining{${inst},registry="ok"}`, values: '180x100' },
         // a rollback stuck from 10 to 30 minutes
         {
           series: `freshet_rollback_stuck{${inst},pipeline="web",stage="staging"}`,
@@ -473,6 +481,14 @@ describe('prometheus rules', () => {
         alerts('FreshetWatchFailing', '30m', []),
         alerts('FreshetWatchFailing', '40m', [{ severity: 'warning', registry: 'hub' }]),
         alerts('FreshetWatchErrors', '40m', [{ severity: 'info', registry: 'hub' }]),
+        alerts('FreshetImageCheckFailing', '35m', []),
+        alerts('FreshetImageCheckFailing', '45m', [
+          { severity: 'warning', job: 'freshet', instance: '10.0.0.1:9464', image: 'web' },
+        ]),
+        alerts('FreshetRegistryRateLimitLow', '50m', []),
+        alerts('FreshetRegistryRateLimitLow', '58m', [
+          { severity: 'info', job: 'freshet', instance: '10.0.0.1:9464', registry: 'hub' },
+        ]),
         alerts('FreshetRegistryErrors', '10m', []),
         alerts('FreshetRegistryErrors', '30m', [{ severity: 'warning', registry: 'hub' }]),
         alerts('FreshetDown', '8m', []),
