@@ -42,6 +42,23 @@ export interface PushedImage {
 
 export const sha256 = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
+/** An OCI image manifest of one config and one gzipped layer, as both were pushed. */
+function oneLayerManifest(config: Buffer, layer: Buffer, annotations: Record<string, string>) {
+  return {
+    schemaVersion: 2,
+    mediaType: ociManifest,
+    config: {
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      digest: sha256(config),
+      size: config.length,
+    },
+    layers: [
+      { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length },
+    ],
+    annotations,
+  };
+}
+
 export function tarOneFile(name: string, content: Buffer): Buffer {
   const header = Buffer.alloc(512);
   const field = (text: string, offset: number, length: number) => header.write(text, offset, length, 'ascii');
@@ -85,26 +102,7 @@ export async function pushImage(opts: PushImageOptions): Promise<PushedImage> {
     annotations['org.opencontainers.image.base.name'] = opts.base.name;
     annotations['org.opencontainers.image.base.digest'] = opts.base.digest;
   }
-  const manifest = mineManifest(
-    {
-      schemaVersion: 2,
-      mediaType: ociManifest,
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: sha256(config),
-        size: config.length,
-      },
-      layers: [
-        {
-          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-          digest: sha256(layer),
-          size: layer.length,
-        },
-      ],
-      annotations,
-    },
-    opts.broken ?? false,
-  );
+  const manifest = mineManifest(oneLayerManifest(config, layer, annotations), opts.broken ?? false);
   const digest = sha256(manifest);
   const url = `${opts.registryUrl}/v2/${opts.repository}/manifests/${opts.tag}`;
   const res = await fetch(url, {
@@ -237,23 +235,7 @@ export async function pushIndex(opts: PushIndexOptions): Promise<PushedIndex> {
     await pushBlob(opts.registryUrl, opts.repository, layer, headers);
     await pushBlob(opts.registryUrl, opts.repository, config, headers);
     const manifest = mineManifest(
-      {
-        schemaVersion: 2,
-        mediaType: ociManifest,
-        config: {
-          mediaType: 'application/vnd.oci.image.config.v1+json',
-          digest: sha256(config),
-          size: config.length,
-        },
-        layers: [
-          {
-            mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-            digest: sha256(layer),
-            size: layer.length,
-          },
-        ],
-        annotations: { 'org.opencontainers.image.created': created } as Record<string, string>,
-      },
+      oneLayerManifest(config, layer, { 'org.opencontainers.image.created': created }),
       false,
     );
     const digest = await putManifest(
