@@ -192,7 +192,11 @@ describe('multi-arch freshness', () => {
       const [amd, arm] = [await freshness('amd'), await freshness('arm')];
       return amd?.upToDate && arm?.upToDate && arm.runningDigest === v2.digest;
     });
-    expect(await metric('freshet_image_up_to_date', labels('arm'))).toBe(1);
+    // As above, the gauges follow on the daemon's next freshness collection.
+    await waitFor(
+      'arm up to date on /metrics after the rebuild',
+      async () => (await metric('freshet_image_up_to_date', labels('arm'))) === 1,
+    );
     expect(await metric('freshet_image_check_failing', { image })).toBe(0);
   });
 
