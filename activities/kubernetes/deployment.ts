@@ -27,6 +27,8 @@ const deploymentSchema = z.object({
     resourceVersion: z.string().default(''),
     labels: labels.optional(),
     annotations: labels.optional(),
+    /** Raw: read by field-managers.ts, which parses what it needs. */
+    managedFields: z.array(z.unknown()).optional(),
   }),
   spec: z.object({
     replicas: z.number().default(1),
@@ -74,6 +76,19 @@ export function ownerOf(d: DeploymentState): { pipeline: string; instance: strin
   const pipeline = d.metadata.annotations?.[annotations.pipeline];
   if (pipeline === undefined) return undefined;
   return { pipeline, instance: d.metadata.annotations?.[annotations.instance] ?? '' };
+}
+
+/** The Deployment as the object an Event is about. */
+export function deploymentRef(d: DeploymentState) {
+  const { uid, resourceVersion } = d.metadata;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    namespace: d.namespace,
+    name: d.name,
+    uid,
+    resourceVersion,
+  };
 }
 
 export function containerImage(d: DeploymentState, container: string): string | undefined {
