@@ -16,7 +16,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import type { KubernetesClients } from '../../activities/kubernetes/clients.ts';
-import type { EventObserver } from '../../activities/kubernetes/events.ts';
+import { type EventObserver, eventRecorder, imageUpdatedEvent } from '../../activities/kubernetes/events.ts';
 import { imageFieldOwners } from '../../activities/kubernetes/field-managers.ts';
 import { createKubernetesActivities } from '../../activities/kubernetes/index.ts';
 import type { ImageRevertedDetails } from '../../activities/kubernetes/reverted.ts';
@@ -193,7 +193,7 @@ describe('Kubernetes Events', () => {
     expect(byReason.FreshetRolledBack?.type).toBe('Warning');
     for (const e of list) {
       expect(e.regarding).toMatchObject({ kind: 'Deployment', name: 'web', namespace, uid: d.metadata?.uid });
-      expect(e.reportingInstance).toBe('freshet-default');
+      expect(e.reportingInstance).toBe('freshet-gitops');
     }
     // The core v1 view that kubectl describe reads: involvedObject is the Deployment.
     const core = await kube.core.listNamespacedEvent({
@@ -205,6 +205,26 @@ describe('Kubernetes Events', () => {
       /^Freshet updated web to 127\.0\.0\.1:5000\/demo\/web:1\.0@sha256:[0-9a-f]{64} \(rollout ro-events-1, container web\)$/,
     );
     expect(recorded).toEqual(['FreshetUpdated', 'FreshetRolledBack']);
+
+    // An activity retried after its patch went through records the same Event: found, not doubled.
+    const again = eventRecorder('gitops', { recorded: (e) => recorded.push(`again ${e.reason}`) });
+    const deploymentRef = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace,
+      name: 'web',
+      uid: d.metadata?.uid ?? '',
+    };
+    const event = imageUpdatedEvent({
+      name: 'web',
+      container: 'web',
+      image: image(good(2)),
+      rolloutId: 'ro-events-1',
+    });
+    await again(local, deploymentRef, event);
+    await again(local, deploymentRef, event);
+    expect(recorded.slice(2)).toEqual(['again FreshetUpdated', 'again FreshetUpdated']);
+    expect((await freshetEvents()).filter((e) => e.reason === 'FreshetUpdated')).toHaveLength(1);
   });
 
   it('still updates without create on events, logging and counting the Event it could not record', async () => {
