@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { KubernetesClients } from './clients.ts';
 import { apiStatus, kubernetesFailure } from './errors.ts';
+import { freshetFieldManager } from './field-managers.ts';
 
 /** What Freshet records on each Deployment it changes (invariant 2). */
 export const annotations = {
@@ -175,7 +176,7 @@ export async function patchContainerImage(
       namespace: d.namespace,
       name: d.name,
       body,
-      fieldManager: 'freshet',
+      fieldManager: freshetFieldManager,
     });
     return parseDeployment(patched, d.namespace);
   } catch (err) {
