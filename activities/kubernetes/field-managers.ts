@@ -17,7 +17,11 @@ export const podSpecPaths = {
 const entrySchema = z.object({
   manager: z.string().default(''),
   operation: z.string().optional(),
-  time: z.string().optional(),
+  // A string in raw objects (watch events), a Date once the typed client has deserialised it.
+  time: z
+    .union([z.string(), z.date().transform((d) => d.toISOString())])
+    .optional()
+    .catch(undefined),
   subresource: z.string().optional(),
   fieldsType: z.string().optional(),
   fieldsV1: z.unknown().optional(),

@@ -180,23 +180,26 @@ describe('least-privilege RBAC from deploy/kubernetes', () => {
     expect(await reasons(fx.staging)).toEqual(
       [...updated, `${fx.deployments[0]} FreshetUpdated`, `${fx.deployments[0]} FreshetRolledBack`].sort(),
     );
-    const probe = {
+    const probe = (namespace: string) => ({
       metadata: { name: 'probe' },
+      regarding: { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: fx.deployments[0] },
       eventTime: new V1MicroTime(),
       reportingController: 'probe/probe',
       reportingInstance: 'probe',
       action: 'Probe',
       reason: 'Probe',
       type: 'Normal',
-    };
+    });
     const saEvents = new KubeConfig();
     saEvents.loadFromFile(kubeconfigPath);
     const api = saEvents.makeApiClient(EventsV1Api);
-    expect(await status(api.createNamespacedEvent({ namespace: other, body: probe, dryRun: 'All' }))).toBe(
-      403,
-    );
     expect(
-      await status(api.createNamespacedEvent({ namespace: fx.staging, body: probe, dryRun: 'All' })),
+      await status(api.createNamespacedEvent({ namespace: other, body: probe(other), dryRun: 'All' })),
+    ).toBe(403);
+    expect(
+      await status(
+        api.createNamespacedEvent({ namespace: fx.staging, body: probe(fx.staging), dryRun: 'All' }),
+      ),
     ).toBe('ok');
     expect(await status(api.listNamespacedEvent({ namespace: fx.staging }))).toBe(403);
   });

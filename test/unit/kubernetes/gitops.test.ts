@@ -75,6 +75,13 @@ describe('managedFields: who owns a container image', () => {
       'freshet',
     );
     expect(imageWriter(undefined, 'app')).toBeUndefined();
+    // The typed client hands `time` over as a Date.
+    const typed = [{ ...entry('kubectl-edit', '', imageOf('app')), time: new Date('2026-01-01T10:07:00Z') }];
+    expect(imageWriter(typed, 'app')).toEqual({
+      manager: 'kubectl-edit',
+      operation: 'Update',
+      time: '2026-01-01T10:07:00.000Z',
+    });
   });
 
   it('puts the writer in the ImageReverted failure, with its tool', () => {
