@@ -16,6 +16,7 @@ import { buildClusterClients } from './clusters.ts';
 import { foreignWorkflowProblem, foreignWorkflows } from './foreign-workflows.ts';
 import { collectTargets, publishFreshness } from './freshness.ts';
 import { type HttpServer, startHttpServer } from './http.ts';
+import { kubernetesObservers } from './kubernetes-observers.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { buildRegistryClients, registryHostIndex } from './registries.ts';
 import { countPendingApprovals, hasSearchAttributes } from './rollouts.ts';
@@ -94,7 +95,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         },
       }),
       ...createRolloutRequestActivities({ client, config, searchAttributes }),
-      ...createKubernetesActivities({ clusters, config }),
+      ...createKubernetesActivities({ clusters, config, ...kubernetesObservers(metrics, log) }),
       ...createHealthActivities({ config }),
       ...createRolloutReportActivities(metrics),
     },
@@ -260,9 +261,10 @@ const outcomes = [
   'approval_timed_out',
   'aborted',
   'superseded',
+  'reverted',
   'failed',
 ];
-const rollbackReasons = ['not_ready', 'check_failed', 'drift', 'aborted', 'error'];
+const rollbackReasons = ['not_ready', 'check_failed', 'drift', 'reverted', 'aborted', 'error'];
 
 /**
  * Rollout series exist from the start at 0, so increase() counts the first rollout and the first

@@ -93,7 +93,7 @@ export function createMetrics(registry = new Registry()) {
     }),
     rollbacks: new Counter({
       name: 'freshet_rollbacks_total',
-      help: 'Stage rollbacks by pipeline, stage and reason (not_ready, check_failed, aborted, error)',
+      help: 'Stage rollbacks by pipeline, stage and reason (not_ready, check_failed, drift, reverted, aborted, error)',
       labelNames: ['pipeline', 'stage', 'reason'],
       registers: [registry],
     }),
@@ -115,6 +115,18 @@ export function createMetrics(registry = new Registry()) {
       name: 'freshet_rollback_stuck',
       help: 'A rollback of this pipeline and stage cannot patch a target back and keeps trying (1) or not (0)',
       labelNames: ['pipeline', 'stage'],
+      registers: [registry],
+    }),
+    kubernetesEvents: new Counter({
+      name: 'freshet_kubernetes_events_total',
+      help: 'Kubernetes Events Freshet wrote on the workloads it changed, by cluster, reason (FreshetUpdated, FreshetRolledBack) and outcome (recorded, failed); a failed one never fails the change',
+      labelNames: ['cluster', 'reason', 'outcome'],
+      registers: [registry],
+    }),
+    gitOpsManagedTargets: new Counter({
+      name: 'freshet_gitops_managed_targets_total',
+      help: 'Targets planned for an update that a GitOps controller manages (tool: argocd, flux), which may put the old image back',
+      labelNames: ['pipeline', 'tool'],
       registers: [registry],
     }),
     approvalsPending: new Gauge({

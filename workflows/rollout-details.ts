@@ -57,6 +57,10 @@ export function rolloutCurrentDetails(status: RolloutStatus): string {
         ` to stop retrying and take over by hand (\`freshet abort ${status.rolloutId} --by your-name\`).`,
     );
   }
+  if (status.warnings?.length) {
+    lines.push('', ...status.warnings.slice(0, 5).map((w) => `**Warning** ${w.slice(0, 400)}`));
+    if (status.warnings.length > 5) lines.push(`… and ${status.warnings.length - 5} more (query \`status\`)`);
+  }
   const ignored = status.ignored?.at(-1);
   if (ignored)
     lines.push('', `Last ignored message: \`${ignored.message}\`: ${ignored.reason.slice(0, 200)}`);

@@ -66,6 +66,8 @@ export type RolloutOutcome =
   | 'approval_timed_out'
   | 'aborted'
   | 'superseded'
+  /** Someone else (a GitOps controller, a person) put another image into a target during the rollout. */
+  | 'reverted'
   | 'failed';
 
 export type Phase =
@@ -87,7 +89,9 @@ export type TargetStateName =
   | 'ready'
   | 'failed'
   | 'rolled_back'
-  | 'drift';
+  | 'drift'
+  /** Its image was put back by another field manager during the rollout; left to that owner. */
+  | 'reverted';
 
 export interface TargetState {
   stage: string;
@@ -146,6 +150,8 @@ export interface RolloutStatus {
   /** Messages that did not parse and were ignored (the newest few), with why. */
   ignored?: { message: string; reason: string; at: string }[];
   supersededBy?: string;
+  /** Plan-time warnings, such as targets that Argo CD or Flux manages (absent when none). */
+  warnings?: string[];
   /** Targets whose rollback keeps failing, with the first error; empty once they are patched back. */
   rollbackStuck?: { namespace: string; deployment: string; since: string; error: string }[];
   outcome?: RolloutOutcome;

@@ -5,10 +5,11 @@ import { Watch } from '@kubernetes/client-node';
 import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { KubernetesClients } from './clients.ts';
-import { type DeploymentState, parseDeployment, readDeployment } from './deployment.ts';
+import { containerImage, type DeploymentState, parseDeployment, readDeployment } from './deployment.ts';
 import { describePods, diagnosePods } from './diagnose.ts';
 import { apiStatus, deploymentNotFound, kubernetesFailure } from './errors.ts';
 import { type RolloutVerdict, rolloutVerdict } from './readiness.ts';
+import { imageRevertedFailure } from './reverted.ts';
 import type { AwaitInput, AwaitResult } from './types.ts';
 
 /** Longest stretch on one watch before a fresh read; also the heartbeat cadence while nothing moves. */
@@ -49,6 +50,10 @@ export async function awaitDeploymentReady(
     const verdict = judge(d);
     if (verdict.state === 'done') {
       return { ready: true, generation: d.metadata.generation, readyReplicas: d.status.readyReplicas };
+    }
+    if (verdict.state === 'replaced') {
+      const object = { kind: 'Deployment', ...d, managedFields: d.metadata.managedFields };
+      throw imageRevertedFailure(clients.name, object, container, input.image, containerImage(d, container));
     }
     if (verdict.state !== 'waiting') throw await notReady(clients, input, d, verdict, started);
     const left = deadline - Date.now();

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { KubernetesClients } from './clients.ts';
 import { apiStatus, kubernetesFailure } from './errors.ts';
+import { freshetFieldManager } from './field-managers.ts';
 
 /** What Freshet records on each Deployment it changes (invariant 2). */
 export const annotations = {
@@ -27,6 +28,8 @@ const deploymentSchema = z.object({
     resourceVersion: z.string().default(''),
     labels: labels.optional(),
     annotations: labels.optional(),
+    /** Raw: read by field-managers.ts, which parses what it needs. */
+    managedFields: z.array(z.unknown()).optional(),
   }),
   spec: z.object({
     replicas: z.number().default(1),
@@ -74,6 +77,19 @@ export function ownerOf(d: DeploymentState): { pipeline: string; instance: strin
   const pipeline = d.metadata.annotations?.[annotations.pipeline];
   if (pipeline === undefined) return undefined;
   return { pipeline, instance: d.metadata.annotations?.[annotations.instance] ?? '' };
+}
+
+/** The Deployment as the object an Event is about. */
+export function deploymentRef(d: DeploymentState) {
+  const { uid, resourceVersion } = d.metadata;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    namespace: d.namespace,
+    name: d.name,
+    uid,
+    resourceVersion,
+  };
 }
 
 export function containerImage(d: DeploymentState, container: string): string | undefined {
@@ -160,7 +176,7 @@ export async function patchContainerImage(
       namespace: d.namespace,
       name: d.name,
       body,
-      fieldManager: 'freshet',
+      fieldManager: freshetFieldManager,
     });
     return parseDeployment(patched, d.namespace);
   } catch (err) {

@@ -8,6 +8,7 @@ import { kubernetesAuthority } from './authority.ts';
 import { awaitDeploymentReady } from './await.ts';
 import type { KubernetesClients } from './clients.ts';
 import { notInConfig } from './errors.ts';
+import { type EventObserver, eventRecorder } from './events.ts';
 import { parseAwaitInput, parsePlanStageInput, parseRollbackInput, parseUpdateInput } from './inputs.ts';
 import { planStage } from './plan.ts';
 import { rollbackDeployment } from './rollback.ts';
@@ -16,6 +17,7 @@ import type {
   AwaitResult,
   PlanStageInput,
   PlanStageResult,
+  PlanWarning,
   RollbackInput,
   RollbackResult,
   UpdateInput,
@@ -27,10 +29,15 @@ export interface KubernetesActivityDeps {
   clusters: ReadonlyMap<string, KubernetesClients>;
   /** The daemon's loaded config: what it does not contain is refused. */
   config: Config;
+  /** Told of each Kubernetes Event recorded or not (metrics, log); an Event never fails a write. */
+  events?: EventObserver;
+  /** Told of each plan-time warning, such as a target that a GitOps controller manages. */
+  onPlanWarning?: (w: { pipeline: string; cluster: string; warning: PlanWarning }) => void;
 }
 
 export function createKubernetesActivities(deps: KubernetesActivityDeps) {
   const authority = kubernetesAuthority(deps.config);
+  const recordEvent = eventRecorder(authority.instance, deps.events);
   const cluster = (name: string): KubernetesClients => {
     const clients = deps.clusters.get(name);
     const refused = authority.clusterRefusal(name);
@@ -42,11 +49,14 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps) {
       const input = parsePlanStageInput(raw);
       const refused = authority.planRefusal(input);
       if (refused) throw notInConfig(refused);
-      return planStage(cluster(input.cluster), input, authority.instance);
+      const plan = await planStage(cluster(input.cluster), input, authority.instance);
+      for (const warning of plan.warnings ?? [])
+        deps.onPlanWarning?.({ pipeline: input.pipeline, cluster: input.cluster, warning });
+      return plan;
     },
     updateDeploymentImage: async (raw: UpdateInput): Promise<UpdateResult> => {
       const input = parseUpdateInput(raw);
-      return updateDeploymentImage(cluster(input.ref.cluster), input, authority);
+      return updateDeploymentImage(cluster(input.ref.cluster), input, authority, recordEvent);
     },
     // Read-only: any configured cluster.
     awaitDeploymentReady: async (raw: AwaitInput): Promise<AwaitResult> => {
@@ -58,7 +68,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps) {
       // A malformed input stays malformed: never worth waiting out.
       const input = parseRollbackInput(raw);
       try {
-        return await rollbackDeployment(cluster(input.ref.cluster), input);
+        return await rollbackDeployment(cluster(input.ref.cluster), input, recordEvent);
       } catch (err) {
         if (!input.persistent || !(err instanceof ApplicationFailure) || !err.nonRetryable) throw err;
         // A broken image still runs: what a person can fix (RBAC, credentials, config) is waited out.

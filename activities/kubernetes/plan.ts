@@ -12,7 +12,8 @@ import {
   selectorText,
 } from './deployment.ts';
 import { kubernetesFailure } from './errors.ts';
-import type { PlannedTarget, PlanStageInput, PlanStageResult, TargetSpec } from './types.ts';
+import { gitOpsWarning } from './gitops.ts';
+import type { PlannedTarget, PlanStageInput, PlanStageResult, PlanWarning, TargetSpec } from './types.ts';
 
 export function newImageFor(input: Pick<PlanStageInput, 'registryHost' | 'repository' | 'tag' | 'digest'>) {
   const tag = input.tag ? `:${input.tag}` : '';
@@ -102,6 +103,7 @@ export function planTargets(
   const want = { host: input.registryHost, repository: input.repository };
   const problems = new Set<string>();
   const planned = new Map<string, PlannedTarget>();
+  const warnings: PlanWarning[] = [];
   for (const target of input.targets) {
     const matched = match(
       target,
@@ -143,6 +145,8 @@ export function planTargets(
         action: skip ? 'skip' : 'update',
         ...(skip ? { reason: `already runs ${input.digest}` } : {}),
       });
+      const gitOps = skip ? undefined : gitOpsWarning(key, chosen.container, d.metadata);
+      if (gitOps) warnings.push({ target: key, tools: gitOps.tools, message: gitOps.warning });
     }
   }
   // Code-unit order, not localeCompare: the same plan on every worker, whatever its locale.
@@ -150,7 +154,13 @@ export function planTargets(
   const targets = [...planned.values()].sort(
     (a, b) => compare(a.namespace, b.namespace) || compare(a.deployment, b.deployment),
   );
-  return { targets, newImage: newImageFor(input), problems: [...problems] };
+  warnings.sort((a, b) => compare(a.target, b.target));
+  return {
+    targets,
+    newImage: newImageFor(input),
+    problems: [...problems],
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
 }
 
 /**

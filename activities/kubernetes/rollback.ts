@@ -4,7 +4,14 @@
 // a rollout started under an older config may still undo what it changed (invariant 12).
 import { ApplicationFailure } from '@temporalio/common';
 import type { KubernetesClients } from './clients.ts';
-import { annotations, containerImage, patchContainerImage, readDeployment } from './deployment.ts';
+import {
+  annotations,
+  containerImage,
+  deploymentRef,
+  patchContainerImage,
+  readDeployment,
+} from './deployment.ts';
+import { type EventRecorder, imageRolledBackEvent } from './events.ts';
 import type { RollbackInput, RollbackResult } from './types.ts';
 
 const attempts = 3;
@@ -12,6 +19,7 @@ const attempts = 3;
 export async function rollbackDeployment(
   clients: KubernetesClients,
   input: RollbackInput,
+  recordEvent?: EventRecorder,
 ): Promise<RollbackResult> {
   const { namespace, deployment, container } = input.ref;
   for (let i = 0; i < attempts; i++) {
@@ -30,6 +38,14 @@ export async function rollbackDeployment(
       [annotations.changeCause]: `freshet rollback of ${input.rolloutId}: ${input.reason}`,
     });
     if (patched !== 'moved') {
+      const event = imageRolledBackEvent({
+        name: deployment,
+        container,
+        image: input.toImage,
+        rolloutId: input.rolloutId,
+        reason: input.reason,
+      });
+      await recordEvent?.(clients, deploymentRef(patched), event);
       return { result: 'reverted', currentImage: input.toImage, generation: patched.metadata.generation };
     }
   }

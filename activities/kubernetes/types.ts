@@ -37,10 +37,21 @@ export interface PlanStageInput {
   digest: string;
 }
 
+/** Something that does not stop the stage but that an operator should know, such as a GitOps owner. */
+export interface PlanWarning {
+  /** `namespace/name` of the workload. */
+  target: string;
+  /** The GitOps tools that manage it (`argocd`, `flux`). */
+  tools: string[];
+  message: string;
+}
+
 export interface PlanStageResult {
   targets: PlannedTarget[];
   newImage: string;
   problems: string[];
+  /** Absent when there is nothing to warn about (and in results recorded before warnings existed). */
+  warnings?: PlanWarning[];
 }
 
 export interface UpdateInput {

@@ -7,11 +7,13 @@ import {
   annotations,
   containerImage,
   containerNames,
+  deploymentRef,
   ownerOf,
   patchContainerImage,
   readDeployment,
 } from './deployment.ts';
 import { containerNotFound, deploymentNotFound, notInConfig } from './errors.ts';
+import { type EventRecorder, imageUpdatedEvent } from './events.ts';
 import type { UpdateInput, UpdateResult } from './types.ts';
 
 /** Concurrent writers rarely collide twice; beyond that, let the activity's retry policy pace us. */
@@ -21,6 +23,7 @@ export async function updateDeploymentImage(
   clients: KubernetesClients,
   input: UpdateInput,
   authority: Pick<KubernetesAuthority, 'instance' | 'updateRefusal'>,
+  recordEvent?: EventRecorder,
 ): Promise<UpdateResult> {
   const { namespace, deployment, container } = input.ref;
   for (let i = 0; i < attempts; i++) {
@@ -58,6 +61,13 @@ export async function updateDeploymentImage(
       [annotations.instance]: authority.instance,
     });
     if (patched !== 'moved') {
+      const event = imageUpdatedEvent({
+        name: deployment,
+        container,
+        image: input.newImage,
+        rolloutId: input.rolloutId,
+      });
+      await recordEvent?.(clients, deploymentRef(patched), event);
       return { changed: true, generation: patched.metadata.generation, image: input.newImage };
     }
   }

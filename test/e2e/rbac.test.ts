@@ -13,9 +13,11 @@ import { join } from 'node:path';
 import {
   AppsV1Api,
   CoreV1Api,
+  EventsV1Api,
   KubeConfig,
   KubernetesObjectApi,
   type V1Deployment,
+  V1MicroTime,
   type V1Namespace,
   VersionApi,
 } from '@kubernetes/client-node';
@@ -161,6 +163,45 @@ describe('least-privilege RBAC from deploy/kubernetes', () => {
     });
     expect(Object.values(await fx.images(fx.staging))).toEqual(fx.deployments.map(() => good.reference));
     expect(Object.values(await fx.images(fx.production))).toEqual(fx.deployments.map(() => good.reference));
+  });
+
+  // Without the Role's events rule these Events are missing (test/e2e/gitops-events.test.ts shows
+  // the update going through all the same); the ServiceAccount may not create them elsewhere.
+  it('records an Event for each update and rollback with the same token (create on events)', async () => {
+    const events = fx.kube.config.makeApiClient(EventsV1Api);
+    const reasons = async (namespace: string) =>
+      (await events.listNamespacedEvent({ namespace })).items
+        .filter((e) => e.reportingController === 'freshet.dev/freshet')
+        .map((e) => `${e.regarding?.name} ${e.reason}`)
+        .sort();
+    const updated = fx.deployments.map((d) => `${d} FreshetUpdated`);
+    expect(await reasons(fx.production)).toEqual(updated);
+    // Staging: the good build's updates, the broken build's canary update and its rollback.
+    expect(await reasons(fx.staging)).toEqual(
+      [...updated, `${fx.deployments[0]} FreshetUpdated`, `${fx.deployments[0]} FreshetRolledBack`].sort(),
+    );
+    const probe = (namespace: string) => ({
+      metadata: { name: 'probe' },
+      regarding: { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: fx.deployments[0] },
+      eventTime: new V1MicroTime(),
+      reportingController: 'probe/probe',
+      reportingInstance: 'probe',
+      action: 'Probe',
+      reason: 'Probe',
+      type: 'Normal',
+    });
+    const saEvents = new KubeConfig();
+    saEvents.loadFromFile(kubeconfigPath);
+    const api = saEvents.makeApiClient(EventsV1Api);
+    expect(
+      await status(api.createNamespacedEvent({ namespace: other, body: probe(other), dryRun: 'All' })),
+    ).toBe(403);
+    expect(
+      await status(
+        api.createNamespacedEvent({ namespace: fx.staging, body: probe(fx.staging), dryRun: 'All' }),
+      ),
+    ).toBe('ok');
+    expect(await status(api.listNamespacedEvent({ namespace: fx.staging }))).toBe(403);
   });
 
   it('collects the freshness metrics with the same token (LIST Deployments and Pods)', async () => {

@@ -107,7 +107,7 @@ describe('rollout gates', () => {
     );
   });
 
-  it('leaves alone a Deployment someone changed mid-rollout and says so', async () => {
+  it('ends reverted, leaving alone a Deployment someone changed mid-rollout, and says who', async () => {
     fx = await createRolloutFixture(stack, { stagingHealth: '{ rolloutTimeout: 5m }' });
     const broken = await fx.push({ broken: true });
     const hotfix = await fx.push();
@@ -120,12 +120,15 @@ describe('rollout gates', () => {
     await fx.kube.apps.patchNamespacedDeployment({
       namespace: fx.staging,
       name: 'web-1',
+      fieldManager: 'kubectl-edit',
       body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: hotfix.reference }],
     });
     const result = await fx.result(id);
-    expect(result.outcome).toBe('failed');
-    expect(result.reason).toContain(`${fx.staging}/web-1 drifted to ${hotfix.reference}; left alone`);
-    expect(result.targets.find((t) => t.deployment === 'web-1')?.state).toBe('drift');
+    expect(result.outcome).toBe('reverted');
+    expect(result.reason).toContain(
+      `${fx.staging}/web-1 container web-1 was set to ${hotfix.reference} by field manager kubectl-edit`,
+    );
+    expect(result.targets.find((t) => t.deployment === 'web-1')?.state).toBe('reverted');
     expect((await fx.images(fx.staging))['web-1']).toBe(hotfix.reference);
     expect(Object.values(await fx.images(fx.production))).toEqual(
       fx.deployments.map(() => fx?.baseline.reference),

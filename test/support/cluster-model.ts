@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { DeploymentState } from '../../activities/kubernetes/deployment.ts';
 import type { KubernetesActivities } from '../../activities/kubernetes/index.ts';
 import { planTargets } from '../../activities/kubernetes/plan.ts';
+import { imageRevertedFailure } from '../../activities/kubernetes/reverted.ts';
 import type { AwaitInput, TargetRef } from '../../activities/kubernetes/types.ts';
 
 /** One change Freshet's activities made to a Deployment; reads and no-ops are not patches. */
@@ -47,6 +48,8 @@ export class ClusterModel {
   private readonly deployments = new Map<string, Stored>();
   private readonly brokenImages = new Set<string>();
   private readonly holds = new Map<string, Hold>();
+  /** `namespace/name/container` → the field manager that last set that image from outside. */
+  private readonly writers = new Map<string, string>();
 
   constructor(name = 'local') {
     this.name = name;
@@ -61,11 +64,18 @@ export class ClusterModel {
     return this.deployments.get(key(namespace, name))?.containers[container];
   }
 
-  /** Someone other than Freshet sets an image (kubectl, another tool): not recorded as a patch. */
-  setImage(namespace: string, name: string, container: string, image: string): void {
+  /**
+   * Someone other than Freshet sets an image (kubectl, a GitOps controller), under field manager
+   * `manager`: not recorded as a patch. A wait for the image it replaced ends as the real one
+   * does, with ImageReverted naming that manager.
+   */
+  setImage(namespace: string, name: string, container: string, image: string, manager = 'kubectl'): void {
     const d = this.require(namespace, name);
     d.containers[container] = image;
     d.generation++;
+    this.writers.set(`${key(namespace, name)}/${container}`, manager);
+    for (const [at, hold] of this.holds)
+      if (at.startsWith(`${key(namespace, name)}@`) && !at.endsWith(`@${image}`)) hold.release('ready');
   }
 
   /** Pods of this image never become ready: every wait for it fails with DeploymentNotReady. */
@@ -136,23 +146,44 @@ export class ClusterModel {
   private async awaitReady(input: AwaitInput) {
     const d = this.target(input.ref);
     const where = `${d.namespace}/${d.name}`;
-    const current = this.container(d, input.ref);
-    if (current !== input.image) {
-      throw notReady(
-        input,
-        `container ${input.ref.container} runs ${current}, not ${input.image}`,
-        'replaced',
-      );
-    }
+    if (this.container(d, input.ref) !== input.image) throw this.reverted(d, input);
     const hold = this.holds.get(`${where}@${input.image}`);
     const readiness: Readiness = hold
       ? await untilCancelled(hold.released)
       : this.brokenImages.has(input.image)
         ? 'not-ready'
         : 'ready';
+    if (this.container(d, input.ref) !== input.image) throw this.reverted(d, input);
     if (readiness === 'ready') return { ready: true as const, generation: d.generation, readyReplicas: 1 };
     if (readiness === 'hang') await untilCancelled(new Promise<never>(() => undefined));
     throw notReady(input, 'pods of the new image never became ready', 'timeout');
+  }
+
+  /** What the real await throws, from managedFields the way the apiserver records the writer. */
+  private reverted(d: Stored, input: AwaitInput): ApplicationFailure {
+    const { container } = input.ref;
+    const manager = this.writers.get(`${key(d.namespace, d.name)}/${container}`) ?? 'unknown';
+    const managedFields = [
+      {
+        manager,
+        operation: 'Update',
+        fieldsType: 'FieldsV1',
+        fieldsV1: {
+          'f:spec': {
+            'f:template': {
+              'f:spec': { 'f:containers': { [`k:{"name":"${container}"}`]: { 'f:image': {} } } },
+            },
+          },
+        },
+      },
+    ];
+    return imageRevertedFailure(
+      this.name,
+      { kind: 'Deployment', namespace: d.namespace, name: d.name, managedFields },
+      container,
+      input.image,
+      d.containers[container],
+    );
   }
 
   private patch(d: Stored, container: string, image: string, kind: Patch['kind']) {
@@ -224,7 +255,7 @@ export class ClusterModel {
 }
 
 /** The real await's failure: non-retryable, so the workflow rolls back instead of waiting again. */
-function notReady(input: AwaitInput, why: string, reason: 'timeout' | 'replaced'): ApplicationFailure {
+function notReady(input: AwaitInput, why: string, reason: 'timeout'): ApplicationFailure {
   return ApplicationFailure.create({
     message: `${input.ref.namespace}/${input.ref.deployment} not ready after 0s: ${why}; 0/1 updated, 0 ready`,
     type: 'DeploymentNotReady',

@@ -63,6 +63,7 @@ export async function statusCommand(client: Client, config: Config, json: boolea
     table(['ROLLOUT', 'PIPELINE', 'IMAGE', 'PHASE', 'STAGE', 'WAVE', 'WAITING FOR'], rows),
     '',
     `${rollouts.length} running, ${pending} awaiting approval${pending ? ' (freshet approve ROLLOUT --by NAME)' : ''}`,
+    ...rollouts.flatMap((r) => (r.status?.warnings ?? []).map((w) => `Warning: ${r.rolloutId}: ${w}`)),
     ...unqueried(rollouts),
   ].join('\n');
 }

@@ -1,5 +1,6 @@
 // Planning a stage: which targets change, read from the cluster by the planStage activity. A
 // problem (a missing Deployment, an ambiguous container) stops the stage before any patch.
+import { log } from '@temporalio/workflow';
 import type { PlannedTarget } from '../../activities/kubernetes/types.ts';
 import type { StageSpec } from '../rollout-messages.ts';
 import { kube } from './activities.ts';
@@ -18,6 +19,11 @@ export async function planStage(state: RolloutState, stage: StageSpec): Promise<
     tag: request.tag,
     digest: request.digest,
   });
+  // Warnings change nothing the rollout does: they are shown (status, details) and logged.
+  for (const w of plan.warnings ?? []) {
+    state.status.warnings = [...(state.status.warnings ?? []), `stage ${stage.name}: ${w.message}`];
+    log.warn('plan warning', { stage: stage.name, target: w.target, tools: w.tools, warning: w.message });
+  }
   if (plan.problems.length > 0) {
     throw new StageStop('failed', 'plan', `stage ${stage.name}: ${plan.problems.join('; ')}`);
   }

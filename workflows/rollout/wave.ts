@@ -7,6 +7,7 @@ import type { Wave } from '../rollout-waves.ts';
 import { chunk } from '../rollout-waves.ts';
 import { awaitDeploymentReadyFor, kubeWrite } from './activities.ts';
 import { failureMessage, failureType } from './failures.ts';
+import { revertedDetails, revertedOutcomePatch, stopAsReverted } from './reverted.ts';
 import { type Compensation, type RolloutState, refresh } from './state.ts';
 
 /** The first failure in a group cancels its siblings' waits (before it: each wait ran to its end). */
@@ -116,6 +117,9 @@ async function rollTarget(
       deadlineAt: Date.now() + stage.rolloutTimeoutMs,
     });
   } catch (err) {
+    const reverted = revertedDetails(err);
+    if (reverted && patched(revertedOutcomePatch))
+      throw stopAsReverted(err, reverted, target, compensation, compensations);
     target.state = 'failed';
     target.detail = failureMessage(err);
     throw err;

@@ -147,7 +147,7 @@ export const checkFailedInSoak: Scenario = {
 export const drift: Scenario = {
   branch: 'drift',
   summary:
-    'an operator puts another image on the canary while it waits; the rollback leaves that Deployment alone',
+    'an operator puts another image on the canary while it waits; the rollout ends reverted and leaves that Deployment alone',
   stems: ['rollout-drift'],
   record: (ctx) =>
     withFixture(ctx, { stagingHealth: '{ rolloutTimeout: 60s }' }, async (fx) => {
@@ -159,8 +159,9 @@ export const drift: Scenario = {
         { op: 'replace', path: '/spec/template/spec/containers/0/image', value: hotfix.reference },
       ]);
       const result = await fx.result(id);
-      expectOutcome('drift', result.outcome, 'failed');
-      expectReason('drift', result, /web-1 drifted to .*; left alone/);
+      // Before image-reverted-outcome: failed, "web-1 drifted to …; left alone".
+      expectOutcome('drift', result.outcome, 'reverted');
+      expectReason('drift', result, /web-1 container web-1 was set to .* by field manager /);
       return [await historyOf(ctx, 'rollout-drift', id)];
     }),
 };

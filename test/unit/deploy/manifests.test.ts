@@ -203,6 +203,8 @@ describe('deploy/kubernetes', () => {
       'apps/deployments': ['get', 'list', 'watch', 'patch'],
       'apps/replicasets': ['get', 'list'],
       '/pods': ['get', 'list'],
+      // Kubernetes Events on what Freshet changes: create only, never read or delete.
+      'events.k8s.io/events': ['create'],
     };
 
     it('has no ClusterRole or ClusterRoleBinding', () => {
@@ -210,7 +212,7 @@ describe('deploy/kubernetes', () => {
       expect(ofKind('ClusterRoleBinding')).toEqual([]);
     });
 
-    it('grants no wildcard, no Secrets, and only the verbs Freshet uses on the resources it reads', () => {
+    it('grants no wildcard, no Secrets, and only the verbs Freshet uses on the resources it reads or records', () => {
       expect(roles.length).toBeGreaterThan(0);
       const text = files
         .filter((f) => ofKind<Obj & { file: string }>('Role').some((r) => r.file === f))

@@ -340,6 +340,8 @@ describe('prometheus rules', () => {
         'FreshetRollbackHappened',
         'FreshetApprovalWaitingTooLong',
         'FreshetRollbackStuck',
+        'FreshetRolloutReverted',
+        'FreshetKubernetesEventsFailing',
         'FreshetWatchFailing',
         'FreshetDown',
       ]),
@@ -465,6 +467,23 @@ describe('prometheus rules', () => {
           series: `freshet_rollback_stuck{${inst},pipeline="web",stage="staging"}`,
           values: '0x10 1x20 0x30',
         },
+        // a rollout reverted at 10 min (a new series); Events failing on cluster prd from 10 min
+        {
+          series: `freshet_rollouts_total{${inst},pipeline="web",outcome="reverted"}`,
+          values: '_x10 1x60',
+        },
+        {
+          series: `freshet_rollouts_total{${inst},pipeline="api",outcome="reverted"}`,
+          values: '0x70',
+        },
+        {
+          series: `freshet_kubernetes_events_total{${inst},cluster="prd",reason="FreshetUpdated",outcome="failed"}`,
+          values: '0x10 1+1x5 6x60',
+        },
+        {
+          series: `freshet_kubernetes_events_total{${inst},cluster="prd",reason="FreshetUpdated",outcome="recorded"}`,
+          values: '0+1x70',
+        },
         { series: `up{${inst}}`, values: '1x5 0x30' },
         { series: 'up{job="prometheus",instance="localhost:9090"}', values: '0x30' },
       ],
@@ -475,6 +494,14 @@ describe('prometheus rules', () => {
           { severity: 'warning', pipeline: 'web', stage: 'production', reason: 'check_failed' },
         ]),
         alerts('FreshetRollbackHappened', '40m', []),
+        alerts('FreshetRolloutReverted', '5m', []),
+        alerts('FreshetRolloutReverted', '15m', [{ severity: 'warning', pipeline: 'web' }]),
+        alerts('FreshetRolloutReverted', '40m', []),
+        alerts('FreshetKubernetesEventsFailing', '5m', []),
+        alerts('FreshetKubernetesEventsFailing', '20m', [
+          { severity: 'info', cluster: 'prd', reason: 'FreshetUpdated' },
+        ]),
+        alerts('FreshetKubernetesEventsFailing', '60m', []),
         alerts('FreshetRollbackStuck', '13m', []),
         alerts('FreshetRollbackStuck', '20m', [{ severity: 'critical', pipeline: 'web', stage: 'staging' }]),
         alerts('FreshetRollbackStuck', '35m', []),

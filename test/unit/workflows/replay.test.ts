@@ -34,6 +34,8 @@ const requiredHistories = [
   'rollout-paused-resumed-patched',
   'rollout-aborted-during-wave-patched',
   'rollout-drift-patched',
+  // rollout: recorded with the reverted outcome (an image put back by another field manager)
+  'rollout-drift-image-reverted-outcome',
   // rollout: recorded before one rollback group per wave and cancelled siblings
   'rollout-multiwave-rollback-a49db5e',
   'rollout-first-failure-cancel-a49db5e',

@@ -395,4 +395,33 @@ describe('rollout workflow branches (time-skipping test server, replaced activit
       ['web-2', 'drift'],
     ]);
   });
+  it('ends reverted when a GitOps writer puts the old image back, naming it, and rolls back the rest', async () => {
+    const cluster = clusterWith({ stg: ['web-1', 'web-2'] });
+    const input = rolloutInput('e', [
+      stage('staging', 'stg', ['web-1', 'web-2'], { waves: [{ percent: 100 }] }),
+    ]);
+    cluster.hold('stg', 'web-1', imageOf('e'));
+    cluster.hold('stg', 'web-2', imageOf('e'));
+    const result = await wf.withWorker({ cluster }, async (run) => {
+      const handle = await start(run, input);
+      await run.called('awaitDeploymentReady', 2);
+      cluster.setImage('stg', 'web-1', 'app', baseline, 'argocd-controller');
+      return handle.result();
+    });
+    // web-1 is left to its new owner; web-2, which this stage also changed, is rolled back.
+    expect(cluster.patches).toEqual([
+      update('stg/web-1', 'e'),
+      update('stg/web-2', 'e'),
+      rollback('stg/web-2'),
+    ]);
+    expect(result.outcome).toBe('reverted');
+    expect(result.reason).toMatch(
+      /^stage staging: stg\/web-1 container app was set to .* by field manager argocd-controller \(Argo CD\) while Freshet waited for .*; rolled back 1 Deployment$/,
+    );
+    expect(result.targets.map((t) => [t.deployment, t.state, t.detail ?? ''])).toEqual([
+      ['web-1', 'reverted', 'image put back by field manager argocd-controller; left alone'],
+      ['web-2', 'rolled_back', ''],
+    ]);
+    expect(result.stages).toMatchObject([{ name: 'staging', outcome: 'rolled_back' }]);
+  });
 });

@@ -73,6 +73,18 @@ describe('rollout summary and details', () => {
     expect(text).toContain('freshet approve freshet-rollout-web-web-abab --by your-name');
   });
 
+  it('shows plan warnings, such as a GitOps owner, and a reverted target', () => {
+    const text = rolloutCurrentDetails(
+      status({
+        outcome: 'reverted',
+        warnings: ['stage staging: stg/web is managed by Argo CD (Application shop, …)'],
+      }),
+    );
+    expect(text).toContain('### Finished: reverted');
+    expect(text).toContain('**Warning** stage staging: stg/web is managed by Argo CD (Application shop, …)');
+    expect(rolloutCurrentDetails(status({}))).not.toContain('**Warning**');
+  });
+
   it('tells the UI user that a stage with requireSignature takes signed decisions only', () => {
     const text = rolloutCurrentDetails(
       status({
