@@ -151,6 +151,23 @@ export const descriptions: Record<string, string> = {
   'pipelines.<name>.onNewerDigest': 'A newer build supersedes the running rollout at a safe point, or queues',
   metrics: 'The HTTP server',
   'metrics.listen': 'host:port of /metrics, /healthz, /readyz and /webhooks/<source>',
+  notifications: 'Who hears of rollouts and stale workloads: Slack and signed JSON webhooks',
+  'notifications.temporalUiUrl':
+    'Base URL of the Temporal Web UI, for links to a rollout (no link without it)',
+  'notifications.staleAfter':
+    'A workload behind the newest build this long sends workload.stale, once per episode',
+  'notifications.sinks': 'Where notifications go; each event to every sink that wants it',
+  'notifications.sinks[].name': 'Name in logs and in freshet_notifications_total{sink}',
+  'notifications.sinks[].slack': 'A Slack incoming webhook; its URL is a secret',
+  'notifications.sinks[].slack.urlEnv': 'Environment variable holding the webhook URL',
+  'notifications.sinks[].slack.urlFile': 'File holding the webhook URL',
+  'notifications.sinks[].webhook': 'A JSON POST signed with HMAC-SHA256 (X-Freshet-Signature)',
+  'notifications.sinks[].webhook.url': 'Where to POST; no credentials in it',
+  'notifications.sinks[].webhook.secretEnv': 'Environment variable holding the signing secret',
+  'notifications.sinks[].webhook.secretFile': 'File holding the signing secret',
+  'notifications.sinks[].events': 'Event types this sink wants (default: all)',
+  'notifications.sinks[].pipelines': 'Pipelines this sink hears of (default: all)',
+  'notifications.sinks[].timeout': 'Deadline of one POST; a slower sink counts as failed and is retried',
   log: 'Logging',
   'log.level': 'Lowest level logged',
 };

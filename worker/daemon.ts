@@ -7,6 +7,8 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createHealthActivities } from '../activities/health/index.ts';
 import { createKubernetesActivities } from '../activities/kubernetes/index.ts';
+import { createNotifyActivities } from '../activities/notify/index.ts';
+import { createNotificationSender } from '../activities/notify/send.ts';
 import { createRolloutReportActivities } from '../activities/rollout/report.ts';
 import { createRolloutRequestActivities } from '../activities/rollout/request.ts';
 import { createWatchActivities } from '../activities/watch/check-images.ts';
@@ -19,6 +21,7 @@ import { type HttpServer, startHttpServer } from './http.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { buildRegistryClients, registryHostIndex } from './registries.ts';
 import { countPendingApprovals, hasSearchAttributes } from './rollouts.ts';
+import { createStaleTracker, sendWithRetries } from './stale-notifications.ts';
 import { temporalConnectionOptions } from './temporal-connection.ts';
 import { dispatchHints, reconcileWatches, watchStatuses } from './watches.ts';
 import { createWebhookMetrics } from './webhooks/metrics.ts';
@@ -68,6 +71,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const connection = await Connection.connect(connectionOptions);
   const client = new Client({ connection, namespace: temporal.namespace });
 
+  const notifications = createNotificationSender({
+    config,
+    metrics: { inc: (labels) => metrics.notifications.inc(labels) },
+  });
+  const staleTracker = createStaleTracker(config.notifications.staleAfter);
   const searchAttributes = await hasSearchAttributes(client, temporal.namespace);
   if (!searchAttributes) {
     log.warn(
@@ -97,6 +105,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...createKubernetesActivities({ clusters, config }),
       ...createHealthActivities({ config }),
       ...createRolloutReportActivities(metrics),
+      ...createNotifyActivities({ sender: notifications, logger: log }),
     },
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
   });
@@ -106,6 +115,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const statuses = await watchStatuses(client, config);
     const targets = await collectTargets(config, clusters, statuses);
     publishFreshness(metrics, config, targets, statuses);
+    // Not awaited: a sink that is down holds no collection.
+    for (const event of staleTracker.observe(targets, Date.now()))
+      void sendWithRetries(notifications, event, log);
     const pendingApprovals = await countPendingApprovals(client, temporal.taskQueue, searchAttributes);
     metrics.approvalsPending.reset();
     for (const p of pendingApprovals)
