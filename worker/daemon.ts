@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createHealthActivities } from '../activities/health/index.ts';
 import { createKubernetesActivities } from '../activities/kubernetes/index.ts';
+import { notificationEventTypes } from '../activities/notify/events.ts';
 import { createNotifyActivities } from '../activities/notify/index.ts';
 import { createNotificationSender } from '../activities/notify/send.ts';
 import { createRolloutReportActivities } from '../activities/rollout/report.ts';
@@ -75,6 +76,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     config,
     metrics: { inc: (labels) => metrics.notifications.inc(labels) },
   });
+  // Every sink's series from 0, so increase() sees its first failure.
+  for (const sink of config.notifications.sinks)
+    for (const event of sink.events ?? notificationEventTypes)
+      for (const result of ['sent', 'failed', 'refused'])
+        metrics.notifications.inc({ sink: sink.name, event, result }, 0);
   const staleTracker = createStaleTracker(config.notifications.staleAfter);
   const searchAttributes = await hasSearchAttributes(client, temporal.namespace);
   if (!searchAttributes) {
