@@ -2,6 +2,7 @@
 // one `notify` per event, in order, with the image, the old and new digest, the stage and who
 // decided; and a notify that keeps failing holds no wave and is retried a bounded number of times.
 import type { WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NotificationEvent } from '../../../activities/notify/events.ts';
 import type { rolloutWorkflow } from '../../../workflows/rollout.ts';
@@ -133,6 +134,30 @@ describe('rollout notifications (time-skipping test server, replaced activities)
     });
     expect(sent.map((e) => e.type)).toEqual(['rollout.started', 'approval.waiting', 'rollout.stopped']);
     expect(sent[2]).toMatchObject({ outcome: 'approval_timed_out', stage: 'production' });
+  });
+
+  it('tells once that a rollback is stuck, with the target and the error, then of the rollback', async () => {
+    const cluster = clusterWith({ stg: ['web-1'] }).breakImage(imageOf('9'));
+    const activities = cluster.activities.bind(cluster);
+    // The first patch back is forbidden; the one retried until done goes through.
+    cluster.activities = () => {
+      const a = activities();
+      return {
+        ...a,
+        rollbackDeployment: async (input) => {
+          if (!input.persistent)
+            throw ApplicationFailure.nonRetryable('403 forbidden: patch deployments', 'Forbidden');
+          return a.rollbackDeployment(input);
+        },
+      };
+    };
+    const sent = await wf.withWorker({ cluster }, async (run) => {
+      await (await start(run, rolloutInput('9', [stage('staging', 'stg', ['web-1'])]))).result();
+      return events(run);
+    });
+    expect(sent.map((e) => e.type)).toEqual(['rollout.started', 'rollback.stuck', 'rollout.rolled-back']);
+    expect(sent[1]).toMatchObject({ stage: 'staging', target: 'stg/web-1', previousImages: [baseline] });
+    expect((sent[1] as { error: string }).error).toContain('403 forbidden');
   });
 
   it('rolls out as usual while every notification fails, and retries each a bounded number of times', async () => {
