@@ -23,6 +23,12 @@ const webhookUrl = z.url({ protocol: /^https?$/ }).superRefine((url, ctx) => {
     });
 });
 
+const eventTypes: readonly string[] = notificationEventTypes;
+const eventType = z.string().superRefine((v, ctx) => {
+  if (!eventTypes.includes(v))
+    ctx.addIssue({ code: 'custom', message: `unknown event "${v}" (events: ${eventTypes.join(', ')})` });
+});
+
 const sink = z
   .strictObject({
     name: sinkName,
@@ -34,10 +40,8 @@ const sink = z
       .strictObject({ url: webhookUrl, ...secretRef('secret') })
       .superRefine(exactlyOneSecret('secret'))
       .optional(),
-    events: z
-      .array(z.enum(notificationEventTypes))
-      .min(1, 'list at least one event, or leave events out for all')
-      .optional(),
+    // Strings checked against the list rather than an enum, so the error names every event.
+    events: z.array(eventType).min(1, 'list at least one event, or leave events out for all').optional(),
     pipelines: z
       .array(z.string().min(1))
       .min(1, 'list at least one pipeline, or leave pipelines out for all')

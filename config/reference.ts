@@ -154,8 +154,7 @@ export const descriptions: Record<string, string> = {
   notifications: 'Who hears of rollouts and stale workloads: Slack and signed JSON webhooks',
   'notifications.temporalUiUrl':
     'Base URL of the Temporal Web UI, for links to a rollout (no link without it)',
-  'notifications.staleAfter':
-    'A workload behind the newest build this long sends workload.stale, once per episode',
+  'notifications.staleAfter': 'A workload this long behind the newest build sends workload.stale, once',
   'notifications.sinks': 'Where notifications go; each event to every sink that wants it',
   'notifications.sinks[].name': 'Name in logs and in freshet_notifications_total{sink}',
   'notifications.sinks[].slack': 'A Slack incoming webhook; its URL is a secret',
