@@ -34,6 +34,11 @@ const requiredHistories = [
   'rollout-paused-resumed-patched',
   'rollout-aborted-during-wave-patched',
   'rollout-drift-patched',
+  // rollout: recorded with the notifications (patch "notifications")
+  'rollout-succeeded-after-approval-notifications',
+  'rollout-multiwave-rollback-notifications',
+  'rollout-rejected-notifications',
+  'rollout-approval-timed-out-notifications',
   // rollout: recorded before one rollback group per wave and cancelled siblings
   'rollout-multiwave-rollback-a49db5e',
   'rollout-first-failure-cancel-a49db5e',
