@@ -12,7 +12,7 @@ import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import type { NotificationEvent } from '../../activities/notify/events.ts';
 import type { WebhookPayload } from '../../activities/notify/webhook.ts';
 import type { Received } from '../../stack/notify-receiver.ts';
-import { decideUpdate, rolloutStatusQuery } from '../../workflows/rollout-messages.ts';
+import { decideUpdate, rolloutStatusQuery, rolloutWorkflowId } from '../../workflows/rollout-messages.ts';
 import { createRolloutFixture, type RolloutFixture } from '../support/rollout-fixture.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -205,5 +205,60 @@ describe('notifications', () => {
     expect(refused.webhook).toEqual([]);
     expect(refused.refused.map((x) => [x.status, x.reason])).toEqual([[401, 'signature mismatch']]);
     expect(await counted(f, 'wrong', 'refused')).toBe(1);
+  });
+
+  it('tells once per workload that it has run an old build past staleAfter, however often freshness is collected', async () => {
+    const ch = channel();
+    fx = await createRolloutFixture(stack, {
+      deployments: 2,
+      interval: '2s',
+      approval: '{ timeout: 1h }',
+      notifications: `{ staleAfter: 1m, sinks: [ { name: stale, webhook: { url: "${receiver.url}/webhook/${ch}", secretFile: "${secretFile(`stale-${ch}`, receiver.secret)}" }, events: [workload.stale] } ] }`,
+    });
+    const f = fx;
+    // The watch sees the build and starts the rollout; production waits for an approval nobody gives.
+    const good = await f.push();
+    const id = rolloutWorkflowId(f.pipeline, f.image, good.digest, f.config.temporal.instance);
+    await waitFor(
+      'the watch to start the rollout',
+      () =>
+        f.client.workflow
+          .getHandle(id)
+          .describe()
+          .catch(() => undefined),
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    expect((await phaseOf(f, id, 'awaiting-approval')).stage).toBe('production');
+    const first = await waitFor(
+      'a workload.stale for each production Deployment',
+      async () => {
+        const got = await received(ch);
+        return got.webhook.length >= 2 ? got : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 1_000 },
+    );
+    // Collections every 500 ms go on; a few more rounds must not repeat the news.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const after = await received(ch);
+    expect(after.refused).toEqual([]);
+    const stale = payloads(after).map(
+      (p) => p.event as Extract<NotificationEvent, { type: 'workload.stale' }>,
+    );
+    expect(stale.map((e) => `${e.namespace}/${e.workload}`).sort()).toEqual(
+      f.deployments.map((d) => `${f.production}/${d}`).sort(),
+    );
+    for (const e of stale) {
+      expect(e).toMatchObject({
+        stage: 'production',
+        runningDigest: f.baseline.digest,
+        latestDigest: good.digest,
+      });
+      expect(e.staleSeconds).toBeGreaterThanOrEqual(60);
+    }
+    expect(after.webhook.map((m) => m.headers.idempotencyKey)).toEqual(
+      first.webhook.map((m) => m.headers.idempotencyKey),
+    );
   });
 });
