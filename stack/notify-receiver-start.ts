@@ -14,7 +14,7 @@ export async function startNotifyReceiver(l: Launcher): Promise<Endpoints['notif
   const secret = randomBytes(24).toString('hex');
   const configFile = join(l.dir('notify-receiver'), 'config.json');
   writeFileSync(configFile, JSON.stringify({ port, secret }), { mode: 0o600 });
-  const proc = l.start('notify-receiver', process.execPath, [receiver, configFile]);
+  const proc = l.start('notifyReceiver', process.execPath, [receiver, configFile]);
   await l.ready(proc, async () => (await httpStatus(l.local(port, '/healthz'))) === 200);
   return { url: l.local(port), secret };
 }
