@@ -8,6 +8,7 @@ import { checkAuthFields, checkOneAuthorization } from './check-auth-schema.ts';
 import { dockerConfigAuth, helperAuth } from './docker-credentials-schema.ts';
 import { duration, durationWithin } from './duration-schema.ts';
 import { checkEcrRegistry, ecrAuth } from './ecr-auth.ts';
+import { checkNotificationPipelines, notificationsSchema } from './notifications-schema.ts';
 import { basicAuthFields, checkBasicAuth, exactlyOneSecret, filePath, secretRef } from './secret-refs.ts';
 import { checkTargetOwnership } from './target-ownership.ts';
 import { credentialsIn } from './url-credentials.ts';
@@ -425,6 +426,7 @@ export const configSchema = z
     images: z.array(image).default([]),
     pipelines: z.record(name('pipeline'), pipeline).default({}),
     metrics: z.strictObject({ listen: hostPort.default('0.0.0.0:9464') }).prefault({}),
+    notifications: notificationsSchema,
     log: z
       .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') })
       .prefault({}),
@@ -501,6 +503,7 @@ function checkReferences(c: Raw, ctx: z.RefinementCtx): void {
     });
   }
   checkTargetOwnership(c, ctx);
+  checkNotificationPipelines(c.notifications, pipelines, ctx);
 }
 
 /** A declared base is another watched image, and following bases never comes back to the image. */

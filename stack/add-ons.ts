@@ -12,6 +12,7 @@ import {
   type StoredState,
 } from './layout.ts';
 import { startMoto } from './moto.ts';
+import { startNotifyReceiver } from './notify-receiver-start.ts';
 import { startZot } from './zot.ts';
 
 interface AddOn<N extends AddOnName> {
@@ -24,6 +25,7 @@ interface AddOn<N extends AddOnName> {
 const addOns: { [N in AddOnName]: AddOn<N> } = {
   moto: { binaries: ['motoPython', 'motoServer'], ports: ['moto'], start: startMoto },
   zot: { binaries: ['zot', 'htpasswd'], ports: ['zot'], start: startZot },
+  notifyReceiver: { binaries: [], ports: ['notifyReceiver'], start: startNotifyReceiver },
 };
 
 export function missingAddOns(state: StoredState): AddOnName[] {

@@ -35,6 +35,7 @@ export function describeEndpoints(e: StoredState['endpoints']): string {
     `Prometheus        ${e.prometheus.url} (add scrape targets in ${e.prometheus.targetsDir})`,
     `AWS API (moto)    ${e.moto ? `${e.moto.url} (SDK endpoint; any region, any access key)` : notStarted}`,
     `Registry (zot)    ${e.zot ? `${e.zot.url} (OCI only, referrers API; user ${e.zot.username}, password in stack.env)` : notStarted}`,
+    `Notifications     ${e.notifyReceiver ? `${e.notifyReceiver.url} (POST /webhook/<channel> signed, /slack/<channel>; GET /received/<channel>)` : notStarted}`,
     `Broken images     ${brokenImageConvention} never become ready`,
   ].join('\n');
 }

@@ -112,6 +112,7 @@ export interface Ports {
   prometheus: number;
   moto: number;
   zot: number;
+  notifyReceiver: number;
 }
 
 const defaultPorts: Ports = {
@@ -131,6 +132,7 @@ const defaultPorts: Ports = {
   prometheus: 9090,
   moto: 5100,
   zot: 5002,
+  notifyReceiver: 5003,
 };
 
 export function ports(): Ports {
@@ -156,13 +158,18 @@ export interface Endpoints {
   moto: { url: string };
   /** zot, a second registry: strict OCI (no Docker media types), referrers API, htpasswd auth. */
   zot: { url: string; host: string; username: string; password: string };
+  /**
+   * Receives notifications: POST /webhook/<channel> (signed with `secret`), POST /slack/<channel>,
+   * GET /received/<channel> (stack/notify-receiver.ts).
+   */
+  notifyReceiver: { url: string; secret: string };
 }
 
 /**
  * Components that depend on no other and can join a stack that already runs: a stack started
  * before one of them existed gains it on the next `up`.
  */
-export const addOnNames = ['moto', 'zot'] as const;
+export const addOnNames = ['moto', 'zot', 'notifyReceiver'] as const;
 export type AddOnName = (typeof addOnNames)[number];
 
 export interface StackState {

@@ -75,6 +75,7 @@ const portOwners: Record<keyof Ports, string> = {
   prometheus: 'Prometheus',
   moto: 'moto (AWS API)',
   zot: 'zot registry',
+  notifyReceiver: 'notification receiver',
 };
 
 function assertInstalled(bin: Binaries, names: (keyof Binaries)[]): void {
@@ -487,6 +488,7 @@ function envFile(e: Endpoints): string {
     FRESHET_STACK_ZOT_URL: e.zot.url,
     FRESHET_STACK_ZOT_USER: e.zot.username,
     FRESHET_STACK_ZOT_PASSWORD: e.zot.password,
+    FRESHET_STACK_NOTIFY_RECEIVER_URL: e.notifyReceiver.url,
   };
   return `${Object.entries(vars)
     .map(([k, v]) => `${k}=${v}`)

@@ -7,6 +7,9 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createHealthActivities } from '../activities/health/index.ts';
 import { createKubernetesActivities } from '../activities/kubernetes/index.ts';
+import { notificationEventTypes } from '../activities/notify/events.ts';
+import { createNotifyActivities } from '../activities/notify/index.ts';
+import { createNotificationSender } from '../activities/notify/send.ts';
 import { createRolloutReportActivities } from '../activities/rollout/report.ts';
 import { createRolloutRequestActivities } from '../activities/rollout/request.ts';
 import { createWatchActivities } from '../activities/watch/check-images.ts';
@@ -20,6 +23,7 @@ import { kubernetesObservers } from './kubernetes-observers.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { buildRegistryClients, registryHostIndex } from './registries.ts';
 import { countPendingApprovals, hasSearchAttributes } from './rollouts.ts';
+import { createStaleTracker, sendWithRetries } from './stale-notifications.ts';
 import { temporalConnectionOptions } from './temporal-connection.ts';
 import { dispatchHints, reconcileWatches, watchStatuses } from './watches.ts';
 import { createWebhookMetrics } from './webhooks/metrics.ts';
@@ -69,6 +73,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const connection = await Connection.connect(connectionOptions);
   const client = new Client({ connection, namespace: temporal.namespace });
 
+  const notifications = createNotificationSender({
+    config,
+    metrics: { inc: (labels) => metrics.notifications.inc(labels) },
+  });
+  // Every sink's series from 0, so increase() sees its first failure.
+  for (const sink of config.notifications.sinks)
+    for (const event of sink.events ?? notificationEventTypes)
+      for (const result of ['sent', 'failed', 'refused'])
+        metrics.notifications.inc({ sink: sink.name, event, result }, 0);
+  const staleTracker = createStaleTracker(config.notifications.staleAfter);
   const searchAttributes = await hasSearchAttributes(client, temporal.namespace);
   if (!searchAttributes) {
     log.warn(
@@ -98,6 +112,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...createKubernetesActivities({ clusters, config, ...kubernetesObservers(metrics, log) }),
       ...createHealthActivities({ config }),
       ...createRolloutReportActivities(metrics),
+      ...createNotifyActivities({ sender: notifications, logger: log }),
     },
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
   });
@@ -107,6 +122,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const statuses = await watchStatuses(client, config);
     const targets = await collectTargets(config, clusters, statuses);
     publishFreshness(metrics, config, targets, statuses);
+    // Not awaited: a sink that is down holds no collection.
+    for (const event of staleTracker.observe(targets, Date.now()))
+      void sendWithRetries(notifications, event, log);
     const pendingApprovals = await countPendingApprovals(client, temporal.taskQueue, searchAttributes);
     metrics.approvalsPending.reset();
     for (const p of pendingApprovals)

@@ -135,6 +135,12 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ['pipeline', 'stage'],
       registers: [registry],
     }),
+    notifications: new Counter({
+      name: 'freshet_notifications_total',
+      help: 'Notification deliveries by sink and event type: result sent, failed (retried) or refused (4xx, given up)',
+      labelNames: ['sink', 'event', 'result'],
+      registers: [registry],
+    }),
   };
 }
 

@@ -9,6 +9,7 @@ import { report } from './rollout/activities.ts';
 import { toStageStop } from './rollout/failures.ts';
 import { awaitApproval } from './rollout/gate.ts';
 import { setRolloutHandlers } from './rollout/messages.ts';
+import { drainNotifications, initNotifications, notifyEvent } from './rollout/notify.ts';
 import { rollbackStage } from './rollout/rollback.ts';
 import { runStage } from './rollout/stage.ts';
 import { type Compensation, createRolloutState, now, StageStop, setPhase } from './rollout/state.ts';
@@ -19,6 +20,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   const state = createRolloutState(input);
   const { status } = state;
   setRolloutHandlers(state);
+  initNotifications(state);
   const stageReports: StageReport[] = [];
 
   let outcome: RolloutOutcome = 'succeeded';
@@ -97,6 +99,16 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       })
       .catch(() => undefined),
   );
+  const lastStage = status.stage ?? spec.stages[spec.stages.length - 1]?.name ?? '';
+  if (outcome === 'succeeded') {
+    notifyEvent(state, lastStage, {
+      type: 'rollout.succeeded',
+      timeToProductionSeconds: (Date.now() - Date.parse(request.detectedAt)) / 1_000,
+    });
+  } else if (outcome !== 'rolled_back' && outcome !== 'rejected') {
+    notifyEvent(state, lastStage, { type: 'rollout.stopped', outcome, reason });
+  }
+  await drainNotifications(state);
   log.info('rollout finished', { outcome, reason });
   return {
     rolloutId: state.rolloutId,

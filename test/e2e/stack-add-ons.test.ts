@@ -101,6 +101,13 @@ describe('stack up on a running stack', () => {
     expect(await httpStatus(`${zotUrl}/v2/`, { headers: { authorization: basic } })).toBe(200);
     expect(after.processes.find((p) => p.name === 'zot')?.log.startsWith(dataDir)).toBe(true);
 
+    const receiverUrl = `http://127.0.0.1:${5003 + offset}`;
+    expect(after.endpoints.notifyReceiver).toMatchObject({ url: receiverUrl });
+    expect(await httpStatus(`${receiverUrl}/healthz`)).toBe(200);
+    expect(readFileSync(join(runDir, 'stack.env'), 'utf8')).toContain(
+      `FRESHET_STACK_NOTIFY_RECEIVER_URL=${receiverUrl}\n`,
+    );
+
     const second = await up('up');
     expect(second.code).toBe(0);
     expect(second.stderr).toContain('already running: reused');

@@ -33,6 +33,8 @@ export interface FixtureOptions {
   /** Poll interval of the image; long by default, so only explicit requests start rollouts. */
   interval?: string;
   startDaemon?: boolean;
+  /** YAML of the config's `notifications` block (its value, one line). */
+  notifications?: string;
   /** A registry of the test's own, such as one with htpasswd auth, instead of the stack's. */
   registry?: {
     url: string;
@@ -125,6 +127,7 @@ pipelines:
         targets: [ ${deployments.map((d) => `{ namespace: ${production}, deployment: ${d} }`).join(', ')} ]
         waves: [ { percent: 100, maxParallel: 2 } ]
         health: { rolloutTimeout: 60s }
+${opts.notifications ? `notifications: ${opts.notifications}` : ''}
 `;
   const config = stackConfig(stack, yaml, env);
   await waitFor(

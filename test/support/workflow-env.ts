@@ -12,6 +12,8 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/
 import type { HealthActivities } from '../../activities/health/index.ts';
 import type { SoakInput, SoakResult } from '../../activities/health/soak.ts';
 import type { CheckOutcome, CheckSpec } from '../../activities/health/types.ts';
+import type { NotificationEvent } from '../../activities/notify/events.ts';
+import type { NotifyActivities } from '../../activities/notify/index.ts';
 import type { RolloutEvent, RolloutReportActivities } from '../../activities/rollout/report.ts';
 import type { RolloutAsk, RolloutRequestActivities } from '../../activities/rollout/request.ts';
 import type { CheckImagesInput, WatchActivities } from '../../activities/watch/check-images.ts';
@@ -35,6 +37,8 @@ export interface ReplacedActivities {
   cluster: ClusterModel;
   /** Default: every check passes. */
   checks?: CheckAnswer;
+  /** Stands in for the sinks; default: every notification is delivered. */
+  notify?: (event: NotificationEvent) => Promise<void>;
 }
 
 export interface WorkerRun {
@@ -208,7 +212,13 @@ function replacedActivities(replaced: ReplacedActivities, running: RunningActivi
       return { changes: [], bases: [], failures: [] };
     },
   } satisfies WatchActivities;
-  return { ...replaced.cluster.activities(), ...health, ...report, ...request, ...watch };
+  const notify = {
+    async notify(event: NotificationEvent) {
+      await replaced.notify?.(event);
+      return [];
+    },
+  } satisfies NotifyActivities;
+  return { ...replaced.cluster.activities(), ...health, ...report, ...request, ...watch, ...notify };
 }
 
 function recordAll<A extends object>(

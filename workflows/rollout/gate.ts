@@ -2,6 +2,7 @@
 import { condition } from '@temporalio/workflow';
 import { formatDuration, pendingApproval } from '../rollout-approval.ts';
 import type { Decision, StageSpec } from '../rollout-messages.ts';
+import { notifyEvent } from './notify.ts';
 import { type RolloutState, StageStop, setPhase } from './state.ts';
 
 export async function awaitApproval(
@@ -25,6 +26,11 @@ export async function awaitApproval(
     ...(state.pending.requireSignature ? { signedOnly: true } : {}),
   };
   setPhase(state, 'awaiting-approval');
+  notifyEvent(state, stage.name, {
+    type: 'approval.waiting',
+    deadline: status.approval.deadline,
+    ...(state.pending.approvers ? { approvers: state.pending.approvers } : {}),
+  });
   try {
     await condition(
       () =>
@@ -39,6 +45,13 @@ export async function awaitApproval(
     throw new StageStop('aborted', 'aborted', `aborted by ${state.abortedBy} while waiting for approval`);
   // Set by a handler while the condition waited; TypeScript cannot see that.
   const made = state.decision as Decision | undefined;
+  if (made) {
+    notifyEvent(state, stage.name, {
+      type: made.decision === 'approve' ? 'approval.approved' : 'approval.rejected',
+      by: made.by,
+      ...(made.comment ? { comment: made.comment } : {}),
+    });
+  }
   if (made?.decision === 'reject') {
     throw new StageStop(
       'rejected',

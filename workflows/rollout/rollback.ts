@@ -10,6 +10,7 @@ import { limit } from '../limit.ts';
 import type { StageSpec } from '../rollout-messages.ts';
 import { awaitDeploymentReadyFor, kubeWrite, persistentRollback, report } from './activities.ts';
 import { failureMessage } from './failures.ts';
+import { notifyEvent } from './notify.ts';
 import { type Compensation, now, type RolloutState, refresh, setPhase } from './state.ts';
 
 export interface RollbackSummary {
@@ -35,6 +36,13 @@ export async function rollbackStage(
       ? await rollbackByWave(state, stage, compensations, reason)
       : await rollbackOneByOne(state, stage, compensations, reason);
     refresh(state);
+    notifyEvent(state, stage.name, {
+      type: 'rollout.rolled-back',
+      reason,
+      reasonLabel: label,
+      reverted: summary.reverted,
+      problems: summary.problems,
+    });
     await report
       .reportRolloutEvent({
         kind: 'rollback',
@@ -157,7 +165,14 @@ function markStuck(state: RolloutState, stage: StageSpec, c: Compensation, error
   ];
   c.target.detail = `rollback keeps failing, retrying: ${error}`;
   setPhase(state, 'rollback-stuck');
-  if (first) void reportStuck(state, stage, true);
+  if (first) {
+    void reportStuck(state, stage, true);
+    notifyEvent(state, stage.name, {
+      type: 'rollback.stuck',
+      target: `${c.ref.namespace}/${c.ref.deployment}`,
+      error,
+    });
+  }
 }
 
 async function clearStuck(state: RolloutState, stage: StageSpec, c: Compensation): Promise<void> {

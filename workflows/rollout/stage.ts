@@ -4,6 +4,7 @@ import { patched } from '@temporalio/workflow';
 import type { StageSpec } from '../rollout-messages.ts';
 import { defaultMaxParallel, splitIntoWaves } from '../rollout-waves.ts';
 import { runChecks } from './checks.ts';
+import { notifyStarted } from './notify.ts';
 import { planStage } from './plan.ts';
 import { safePoint } from './safe-point.ts';
 import { soak } from './soak.ts';
@@ -20,6 +21,7 @@ export async function runStage(
 ): Promise<'succeeded' | 'superseded'> {
   const { status } = state;
   const updates = await planStage(state, stage);
+  notifyStarted(state, stage.name);
   // A wave without maxParallel used to roll every target at once; 1,000 targets, 1,000 activities.
   const waves = splitIntoWaves(
     updates,

@@ -51,6 +51,8 @@ export interface RolloutState {
   readonly stuckScopes: Set<CancellationScope>;
   /** Who gave a stuck rollback up. */
   rollbackAbandonedBy?: string;
+  /** Notifications in flight, and whether `rollout.started` went out; absent before the notifications patch. */
+  notifications?: { pending: Promise<void>[]; started: boolean };
   publishedPhase?: string;
   publishedStage?: string;
 }

@@ -484,6 +484,23 @@ describe('prometheus rules', () => {
           series: `freshet_kubernetes_events_total{${inst},cluster="prd",reason="FreshetUpdated",outcome="recorded"}`,
           values: '0+1x70',
         },
+        // sink hook fails from 10 minutes on and delivers nothing; sink ok fails now and then but delivers
+        {
+          series: `freshet_notifications_total{${inst},sink="hook",event="approval.waiting",result="failed"}`,
+          values: '0x10 0+1x60',
+        },
+        {
+          series: `freshet_notifications_total{${inst},sink="hook",event="approval.waiting",result="sent"}`,
+          values: '0+1x10 10x60',
+        },
+        {
+          series: `freshet_notifications_total{${inst},sink="ok",event="approval.waiting",result="failed"}`,
+          values: '0+1x70',
+        },
+        {
+          series: `freshet_notifications_total{${inst},sink="ok",event="approval.waiting",result="sent"}`,
+          values: '0+1x70',
+        },
         { series: `up{${inst}}`, values: '1x5 0x30' },
         { series: 'up{job="prometheus",instance="localhost:9090"}', values: '0x30' },
       ],
@@ -518,6 +535,8 @@ describe('prometheus rules', () => {
         ]),
         alerts('FreshetRegistryErrors', '10m', []),
         alerts('FreshetRegistryErrors', '30m', [{ severity: 'warning', registry: 'hub' }]),
+        alerts('FreshetNotificationSinkFailing', '20m', []),
+        alerts('FreshetNotificationSinkFailing', '45m', [{ severity: 'warning', sink: 'hook' }]),
         alerts('FreshetDown', '8m', []),
         alerts('FreshetDown', '20m', [{ severity: 'critical', job: 'freshet', instance: '10.0.0.1:9464' }]),
       ],

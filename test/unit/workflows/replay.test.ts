@@ -36,6 +36,11 @@ const requiredHistories = [
   'rollout-drift-patched',
   // rollout: recorded with the reverted outcome (an image put back by another field manager)
   'rollout-drift-image-reverted-outcome',
+  // rollout: recorded with the notifications (patch "notifications")
+  'rollout-succeeded-after-approval-notifications',
+  'rollout-multiwave-rollback-notifications',
+  'rollout-rejected-notifications',
+  'rollout-approval-timed-out-notifications',
   // rollout: recorded before one rollback group per wave and cancelled siblings
   'rollout-multiwave-rollback-a49db5e',
   'rollout-first-failure-cancel-a49db5e',
