@@ -2,6 +2,11 @@
 // container, up to date on what its pods run, behind after a rebuild of that image's tag, and
 // missing upstream once the tag is deleted. The image a configured watch follows is checked
 // once; every other tag joins the registry's watch as a watch-only image.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { collectInventoryNow, inventoryCommand } from '../../worker/cli/inventory.ts';
 import type { Daemon } from '../../worker/daemon.ts';
@@ -27,17 +32,36 @@ const toolsRef = `${host}/${tools}:2`;
 const dbRef = `${host}/${db}:16`;
 let daemon: Daemon;
 
-const config = stackConfig(
-  stack,
-  `
+const configYaml = `
 temporal: { address: "\${TEMPORAL_ADDRESS}", taskQueue: "\${TASK_QUEUE}" }
 registries: [ { name: ${registry}, url: "\${REGISTRY_URL}" } ]
 clusters: { local: { kubeconfig: "\${KUBECONFIG_PATH}", context: freshet } }
 images:
   - { name: web-${suffix}, registry: ${registry}, repository: ${web}, track: { tag: "1.4" }, interval: 1s }
 inventory: { namespaces: [${namespace}], interval: 1s, scanInterval: 1s }
-`,
-);
+`;
+const config = stackConfig(stack, configYaml);
+const cli = fileURLToPath(new URL('../../worker/cli/main.ts', import.meta.url));
+
+/** Runs the real `freshet` command with this test's config (the same task queue as the daemon). */
+function freshet(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'freshet-inventory-cli-'));
+  const file = join(dir, 'freshet.yaml');
+  writeFileSync(file, configYaml);
+  const env = {
+    ...process.env,
+    TEMPORAL_ADDRESS: stack.temporal.address,
+    TASK_QUEUE: config.temporal.taskQueue,
+    REGISTRY_URL: stack.registry.url,
+    KUBECONFIG_PATH: stack.kubernetes.kubeconfig,
+  };
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args, '--config', file], { env }, (err, stdout, stderr) => {
+      rmSync(dir, { recursive: true, force: true });
+      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
 
 const securityContext = { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } };
 const entries = () => collectInventoryNow(daemon.client, config);
@@ -209,5 +233,21 @@ describe('inventory', () => {
       await metric('freshet_image_lookup_failures_total', { image: dbRef, reason: 'absent' }),
     ).toBeGreaterThan(0);
     expect(await inventoryCommand(daemon.client, config, false)).toMatch(/missing upstream/);
+  });
+
+  it('freshet freshness --all lists the inventory from the command line', async () => {
+    const json = await freshet(['freshness', '--all', '--json']);
+    expect(json.stderr).toBe('');
+    expect(json.code).toBe(0);
+    const listed = JSON.parse(json.stdout) as InventoryEntry[];
+    expect(listed.map((e) => `${e.kind}/${e.workload}/${e.container}`).sort()).toEqual([
+      'Deployment/web/web',
+      'StatefulSet/db/db',
+      'StatefulSet/db/migrate',
+    ]);
+    expect(listed.find((e) => e.container === 'migrate')).toMatchObject({ init: true, upToDate: false });
+    const table = await freshet(['freshness', '--all']);
+    expect(table.stdout).toMatch(/migrate \(init\)/);
+    expect(table.stdout).toMatch(/3 containers, \d not on the newest build of their tag/);
   });
 });
