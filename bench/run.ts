@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Endpoints } from '../stack/layout.ts';
 import { startStack, stopStack } from '../stack/stack.ts';
 import { detect } from './detect.ts';
+import { inventory } from './inventory.ts';
 import { overhead } from './overhead.ts';
 import { pollCost } from './poll-cost.ts';
 import { recovery } from './recovery.ts';
@@ -30,6 +31,7 @@ const benchmarks: Record<string, Benchmark> = {
   rollback,
   recovery,
   soak,
+  inventory,
 };
 
 async function main(args: string[]): Promise<number> {

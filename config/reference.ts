@@ -149,6 +149,12 @@ export const descriptions: Record<string, string> = {
   'pipelines.<name>.stages[].approval.requireSignature':
     "Refuse unsigned decisions (the UI's signals too); every approver has a key",
   'pipelines.<name>.onNewerDigest': 'A newer build supersedes the running rollout at a safe point, or queues',
+  inventory: 'Report the freshness of every workload in scope, in or out of a pipeline',
+  'inventory.clusters': 'Clusters to read (default: every configured cluster)',
+  'inventory.namespaces': 'Namespaces to read; ["*"] alone means every namespace (cluster-wide list)',
+  'inventory.selector': 'Labels every reported workload carries (all must match)',
+  'inventory.interval': 'How often an image no configured image follows is checked (one HEAD)',
+  'inventory.scanInterval': "How often the scope's workloads and pods are listed",
   metrics: 'The HTTP server',
   'metrics.listen': 'host:port of /metrics, /healthz, /readyz and /webhooks/<source>',
   notifications: 'Who hears of rollouts and stale workloads: Slack and signed JSON webhooks',

@@ -382,6 +382,43 @@ const pipeline = z.strictObject({
   onNewerDigest: z.enum(['supersede', 'queue']).default('supersede'),
 });
 
+/** Kubernetes label keys and values, as a label selector names them. */
+const labelKey = z
+  .string()
+  .regex(
+    /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/,
+    'not a valid label key (like app.kubernetes.io/part-of)',
+  );
+const labelValue = z
+  .string()
+  .regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, 'not a valid label value');
+const namespaceName = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'not a valid namespace name');
+
+/** The fleet whose freshness Freshet reports, in or out of a pipeline (README: Inventory). */
+const inventory = z
+  .strictObject({
+    clusters: z.array(z.string().min(1)).min(1).optional(),
+    namespaces: z
+      .array(z.union([z.literal('*'), namespaceName]))
+      .min(1, 'name at least one namespace, or ["*"] for all of them')
+      .superRefine((list, ctx) => {
+        if (list.includes('*') && list.length > 1)
+          ctx.addIssue({ code: 'custom', message: '"*" means every namespace; list no others beside it' });
+        list.forEach((n, i) => {
+          if (list.indexOf(n) !== i)
+            ctx.addIssue({ code: 'custom', path: [i], message: `"${n}" is listed twice` });
+        });
+      }),
+    selector: z.record(labelKey, labelValue).optional(),
+    interval: durationWithin({
+      min: { ms: 1_000, why: 'polling more often is a hot loop on the registry' },
+    }).prefault('5m'),
+    scanInterval: durationWithin({
+      min: { ms: 1_000, why: 'listing every workload more often loads the API server for nothing' },
+    }).prefault('1m'),
+  })
+  .optional();
+
 // Workflow ids end in `@<instance>`, so the name may not hold an `@`, and it stays short.
 const instancePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const instanceName = z
@@ -425,6 +462,7 @@ export const configSchema = z
     clusters: z.record(name('cluster'), cluster).default({}),
     images: z.array(image).default([]),
     pipelines: z.record(name('pipeline'), pipeline).default({}),
+    inventory,
     metrics: z.strictObject({ listen: hostPort.default('0.0.0.0:9464') }).prefault({}),
     notifications: notificationsSchema,
     log: z
@@ -502,6 +540,14 @@ function checkReferences(c: Raw, ctx: z.RefinementCtx): void {
       }
     });
   }
+  c.inventory?.clusters?.forEach((cluster, i) => {
+    if (!clusters.has(cluster))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inventory', 'clusters', i],
+        message: `no cluster named "${cluster}" (clusters: ${known(clusters)})`,
+      });
+  });
   checkTargetOwnership(c, ctx);
   checkNotificationPipelines(c.notifications, pipelines, ctx);
 }
@@ -553,3 +599,4 @@ export type WaveConfig = StageConfig['waves'][number];
 export type CheckConfig = StageConfig['health']['checks'][number];
 export type ClusterConfig = Config['clusters'][string];
 export type TrackConfig = ImageConfig['track'];
+export type InventoryConfig = NonNullable<Config['inventory']>;

@@ -19,6 +19,8 @@ import { buildClusterClients } from './clusters.ts';
 import { foreignWorkflowProblem, foreignWorkflows } from './foreign-workflows.ts';
 import { collectTargets, publishFreshness } from './freshness.ts';
 import { type HttpServer, startHttpServer } from './http.ts';
+import { publishInventory } from './inventory.ts';
+import { createInventoryTracker } from './inventory-tracker.ts';
 import { kubernetesObservers } from './kubernetes-observers.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { buildRegistryClients, registryHostIndex } from './registries.ts';
@@ -67,6 +69,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   initRolloutSeries(metrics, config);
   const registries = buildRegistryClients(config, metrics);
   const clusters = buildClusterClients(config);
+  const inventory = config.inventory ? createInventoryTracker(config, config.inventory, clusters) : undefined;
+  const discovered = () => inventory?.discovered() ?? [];
   const temporal = config.temporal;
   const connectionOptions = temporalConnectionOptions(config);
   const nativeConnection = await NativeConnection.connect(connectionOptions);
@@ -102,9 +106,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...createWatchActivities({
         registries,
         registryForHost: registryHostIndex(config),
-        imagesOnRegistry: (registry) => config.images.filter((i) => i.registry === registry).length,
-        onCheckFailure: (registry, image, error) => {
+        imagesOnRegistry: (registry) =>
+          [...config.images, ...discovered()].filter((i) => i.registry === registry).length,
+        onCheckFailure: (registry, image, error, reason) => {
           metrics.watchErrors.inc({ registry });
+          metrics.imageLookupFailures.inc({ image, reason });
           log.warn({ registry, image, error }, 'image check failed');
         },
       }),
@@ -125,6 +131,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // Not awaited: a sink that is down holds no collection.
     for (const event of staleTracker.observe(targets, Date.now()))
       void sendWithRetries(notifications, event, log);
+    publishInventory(metrics, inventory?.entries(statuses) ?? [], statuses, inventory?.scans() ?? new Map());
     const pendingApprovals = await countPendingApprovals(client, temporal.taskQueue, searchAttributes);
     metrics.approvalsPending.reset();
     for (const p of pendingApprovals)
@@ -172,12 +179,40 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }
   };
 
-  let http: HttpServer | undefined;
-  try {
-    const reconciled = await reconcileWatches(client, config, {
+  const reconcile = () =>
+    reconcileWatches(client, config, {
       ...(options.batchWindowMs ? { batchWindowMs: options.batchWindowMs } : {}),
       ...(options.maxHistoryEvents ? { maxHistoryEvents: options.maxHistoryEvents } : {}),
+      discovered: discovered(),
     });
+  const scanInventory = async () => {
+    if (!inventory) return false;
+    const { changed, problems } = await inventory.scan();
+    if (problems.length > 0) log.warn({ problems: problems.slice(0, 20) }, 'inventory: workloads left out');
+    return changed;
+  };
+  let inventoryTimer: NodeJS.Timeout | undefined;
+  const scheduleInventory = () => {
+    if (!inventory) return;
+    inventoryTimer = setTimeout(async () => {
+      await scanInventory()
+        .then(async (changed) => {
+          if (changed) reportForeign((await reconcile()).foreign);
+        })
+        .catch((err: unknown) => log.warn({ error: String(err) }, 'inventory scan failed'));
+      scheduleInventory();
+    }, inventory.inventory.scanInterval);
+  };
+
+  let http: HttpServer | undefined;
+  try {
+    // The watches get the inventory's images from their first configure: a watch told of fewer
+    // images would drop what it knows of the others.
+    await scanInventory().catch(async (err: unknown) => {
+      log.warn({ error: String(err) }, 'inventory scan failed; keeping the images the watches follow');
+      inventory?.adopt(await watchStatuses(client, config));
+    });
+    const reconciled = await reconcile();
     reportForeign(reconciled.foreign);
     if (reconciled.stopped.length > 0) log.info({ stopped: reconciled.stopped }, 'stopped watches');
     http = await startHttpServer({
@@ -222,7 +257,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         },
         webhooks: {
           secretFor: (source) => webhookSecrets.get(source),
-          onHints: (hints) => dispatchHints(client, config, hints),
+          onHints: (hints) => dispatchHints(client, config, hints, discovered()),
           onRefused: webhookMetrics.refused,
           logger: log,
         },
@@ -234,6 +269,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     throw err;
   }
   scheduleFreshness();
+  scheduleInventory();
   log.info(
     { url: http.url, taskQueue: temporal.taskQueue, instance: temporal.instance },
     'freshet daemon started',
@@ -247,6 +283,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     refreshFreshness,
     async close() {
       clearTimeout(freshnessTimer);
+      clearTimeout(inventoryTimer);
       await http?.close();
       worker.shutdown();
       await running;

@@ -4,6 +4,16 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export function createMetrics(registry = new Registry()) {
   const targetLabels = ['pipeline', 'stage', 'namespace', 'deployment', 'container', 'image'] as const;
+  // Bounded by the fleet: in_pipeline is "true" or "false", image is one per distinct tag.
+  const workloadLabels = [
+    'cluster',
+    'namespace',
+    'kind',
+    'workload',
+    'container',
+    'image',
+    'in_pipeline',
+  ] as const;
   return {
     registry,
     imageUpToDate: new Gauge({
@@ -127,6 +137,48 @@ export function createMetrics(registry = new Registry()) {
       name: 'freshet_gitops_managed_targets_total',
       help: 'Targets planned for an update that a GitOps controller manages (tool: argocd, flux), which may put the old image back',
       labelNames: ['pipeline', 'tool'],
+      registers: [registry],
+    }),
+    workloadUpToDate: new Gauge({
+      name: 'freshet_workload_up_to_date',
+      help: "Inventory: 1 when every pod of the workload runs the newest digest of the container's image tag, else 0",
+      labelNames: workloadLabels,
+      registers: [registry],
+    }),
+    workloadBehindSince: new Gauge({
+      name: 'freshet_workload_behind_since_timestamp_seconds',
+      help: 'Inventory: when the first build this container does not run was seen (staleness = time() - value)',
+      labelNames: workloadLabels,
+      registers: [registry],
+    }),
+    workloadImageCreated: new Gauge({
+      name: 'freshet_workload_image_created_timestamp_seconds',
+      help: 'Inventory: build time of the image the container runs, when known',
+      labelNames: workloadLabels,
+      registers: [registry],
+    }),
+    imageLookupFailures: new Counter({
+      name: 'freshet_image_lookup_failures_total',
+      help: 'Image checks that failed, by image and reason (absent: 404 upstream, unauthorized, rate_limited, unreachable, server_error, error)',
+      labelNames: ['image', 'reason'],
+      registers: [registry],
+    }),
+    imageAbsent: new Gauge({
+      name: 'freshet_image_absent',
+      help: "1 while the image's tag answers 404 upstream (deleted or never pushed), else 0",
+      labelNames: ['image'],
+      registers: [registry],
+    }),
+    imageLastCheck: new Gauge({
+      name: 'freshet_image_last_check_timestamp_seconds',
+      help: 'When the image was last checked, successfully or not',
+      labelNames: ['image'],
+      registers: [registry],
+    }),
+    inventoryLastScan: new Gauge({
+      name: 'freshet_inventory_last_scan_timestamp_seconds',
+      help: "Inventory: when the cluster's workloads were last listed without error",
+      labelNames: ['cluster'],
       registers: [registry],
     }),
     approvalsPending: new Gauge({

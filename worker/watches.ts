@@ -45,7 +45,14 @@ function declaredBase(config: Config, img: ImageConfig): DeclaredBase | undefine
   };
 }
 
-export function watchGroups(config: Config): Map<string, WatchedImage[]> {
+/**
+ * The watch groups and their images. `discovered` are the inventory's watch-only images: each
+ * joins its registry's own group, so it shares that watch's cycles and pacing.
+ */
+export function watchGroups(
+  config: Config,
+  discovered: readonly WatchedImage[] = [],
+): Map<string, WatchedImage[]> {
   const groups = new Map<string, WatchedImage[]>();
   const hosts = new Map(config.registries.map((r) => [r.name, new URL(r.url).host]));
   for (const img of config.images) {
@@ -65,6 +72,7 @@ export function watchGroups(config: Config): Map<string, WatchedImage[]> {
     };
     groups.set(group, [...(groups.get(group) ?? []), watched]);
   }
+  for (const img of discovered) groups.set(img.registry, [...(groups.get(img.registry) ?? []), img]);
   return groups;
 }
 
@@ -86,10 +94,10 @@ export interface ReconcileResult {
 export async function reconcileWatches(
   client: Client,
   config: Config,
-  options: { batchWindowMs?: number; maxHistoryEvents?: number } = {},
+  options: { batchWindowMs?: number; maxHistoryEvents?: number; discovered?: readonly WatchedImage[] } = {},
 ): Promise<ReconcileResult> {
   const { instance, taskQueue } = config.temporal;
-  const groups = watchGroups(config);
+  const groups = watchGroups(config, options.discovered);
   const result: ReconcileResult = { started: [], configured: [], stopped: [], foreign: [] };
   const expected = new Set<string>();
   for (const [group, images] of groups) {
@@ -155,10 +163,11 @@ export async function dispatchHints(
   client: Client,
   config: Config,
   hints: readonly WebhookHint[],
+  discovered: readonly WatchedImage[] = [],
 ): Promise<'accepted' | 'ignored'> {
   const registryHosts = new Map(config.registries.map((r) => [r.name, new URL(r.url).host]));
   let matched = false;
-  for (const [group, images] of watchGroups(config)) {
+  for (const [group, images] of watchGroups(config, discovered)) {
     const byRepository = Map.groupBy(images, (img) => img.repository);
     const concerned = hints.filter((hint) =>
       (byRepository.get(hint.repository) ?? []).some(
@@ -210,9 +219,11 @@ function sameHost(configured: string | undefined, hinted: string): boolean {
   );
 }
 
+/** Every watch's status; a registry's own group is asked too, as the inventory's images join it. */
 export async function watchStatuses(client: Client, config: Config): Promise<WatchStatus[]> {
   const out: WatchStatus[] = [];
-  for (const group of watchGroups(config).keys()) {
+  const groups = new Set([...watchGroups(config).keys(), ...config.registries.map((r) => r.name)]);
+  for (const group of groups) {
     try {
       const handle = client.workflow.getHandle(watchWorkflowId(config.temporal.instance, group));
       out.push(await handle.query(watchStatusQuery));

@@ -52,6 +52,17 @@ export interface DigestRecord {
   platforms?: IndexPlatform[];
 }
 
+/** Why an image's lookup failed, bounded so it can label a metric. */
+export const lookupFailureReasons = [
+  'absent',
+  'unauthorized',
+  'rate_limited',
+  'unreachable',
+  'server_error',
+  'error',
+] as const;
+export type LookupFailureReason = (typeof lookupFailureReasons)[number];
+
 export interface ImageState {
   latest?: DigestRecord;
   /** Digests seen before the latest, newest first (a few), to date what targets still run. */
@@ -72,6 +83,8 @@ export interface ImageState {
   lastCheckAt?: string;
   lastSuccessAt?: string;
   lastError?: string;
+  /** The kind of the last check's failure: `absent` when the tag answered 404 (gone upstream). */
+  lastErrorReason?: LookupFailureReason;
   /** The latest digest's hand-off to its pipeline failed; it is tried again with the next check. */
   handoffPending?: Trigger;
   /** The next check comes later than the interval, so the registry's request budget lasts its window. */
@@ -188,7 +201,7 @@ export interface CheckResult {
   bases: { name: string; latestDigest: string }[];
   /** Declared bases (images[].base) whose newest build some due image did not know yet. */
   declaredBases?: DeclaredBaseUpdate[];
-  failures: { name: string; error: string }[];
+  failures: { name: string; error: string; reason?: LookupFailureReason }[];
   /** Registries that announced a request budget (Docker Hub's ratelimit-* headers) in this cycle. */
   budgets?: RegistryBudget[];
 }

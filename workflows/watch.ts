@@ -180,7 +180,7 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
   async function applyResult(result: CheckResult, due: WatchedImage[], triggers: Map<string, Trigger>) {
     const now = Date.now();
     const at = new Date(now).toISOString();
-    const failed = new Map(result.failures.map((f) => [f.name, f.error]));
+    const failed = new Map(result.failures.map((f) => [f.name, f]));
     // One jitter per cycle, not per image: images with the same interval stay in step and keep
     // sharing a cycle, while separate watches drift apart and spread the load on registries.
     const jitter = 1 + (Math.random() * 2 - 1) * jitterFraction;
@@ -189,12 +189,15 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
       const s = state[img.name];
       if (!s) continue;
       s.lastCheckAt = at;
-      const error = failed.get(img.name);
-      if (error === undefined) {
+      const failure = failed.get(img.name);
+      if (failure === undefined) {
         s.lastSuccessAt = at;
         delete s.lastError;
+        delete s.lastErrorReason;
       } else {
-        s.lastError = error;
+        s.lastError = failure.error;
+        if (failure.reason) s.lastErrorReason = failure.reason;
+        else delete s.lastErrorReason;
       }
       s.nextDueAt = now + Math.round(intervalFor(img, s, budgets) * jitter);
     }

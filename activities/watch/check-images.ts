@@ -8,10 +8,12 @@ import type {
   DeclaredBaseUpdate,
   ImageChange,
   ImageCheckRequest,
+  LookupFailureReason,
   RegistryBudget,
   TrackPolicy,
 } from '../../workflows/watch-messages.ts';
 import type { RegistryClient } from '../registry/client.ts';
+import { RegistryError } from '../registry/errors.ts';
 import { maxComparedLayers } from '../registry/lineage.ts';
 import { parsePlatform } from '../registry/platform.ts';
 import { chooseTag } from '../registry/policies.ts';
@@ -24,7 +26,7 @@ export interface WatchActivityDeps {
   registryForHost: (host: string) => string | undefined;
   /** Images the config watches on a registry (all watch groups), sharing its request budget. */
   imagesOnRegistry?: (registry: string) => number;
-  onCheckFailure?: (registry: string, image: string, error: string) => void;
+  onCheckFailure?: (registry: string, image: string, error: string, reason: LookupFailureReason) => void;
 }
 
 export interface CheckImagesInput {
@@ -69,8 +71,9 @@ export function createWatchActivities(deps: WatchActivityDeps): WatchActivities 
               else if (baseName) baseChecks.set(baseName, known);
             } catch (err) {
               const error = err instanceof Error ? err.message : String(err);
-              result.failures.push({ name: req.image.name, error });
-              deps.onCheckFailure?.(req.image.registry, req.image.name, error);
+              const reason = lookupFailureReason(err);
+              result.failures.push({ name: req.image.name, error, reason });
+              deps.onCheckFailure?.(req.image.registry, req.image.name, error, reason);
             }
             heartbeat();
           }),
@@ -86,6 +89,19 @@ export function createWatchActivities(deps: WatchActivityDeps): WatchActivities 
       }
     },
   };
+}
+
+/**
+ * Why a lookup failed, in a few words a metric label can carry: `absent` is a 404 (the tag or
+ * the repository is gone upstream), the rest say whom to ask.
+ */
+export function lookupFailureReason(err: unknown): LookupFailureReason {
+  if (!(err instanceof RegistryError)) return 'error';
+  if (err.status === undefined) return 'unreachable';
+  if (err.status === 404) return 'absent';
+  if (err.status === 401 || err.status === 403) return 'unauthorized';
+  if (err.status === 429) return 'rate_limited';
+  return err.status >= 500 ? 'server_error' : 'error';
 }
 
 /** The request budget each registry of this cycle announced in this cycle, for the watch to pace itself. */

@@ -8,6 +8,7 @@ import { ConfigError, loadConfigFile } from '../../config/load.ts';
 import { workflowsPath } from '../daemon.ts';
 import { configPath, loadConfig, withClient } from './context.ts';
 import { freshnessCommand } from './freshness.ts';
+import { inventoryCommand } from './inventory.ts';
 import { CliError } from './output.ts';
 import { controlCommand, decideCommand, rolloutCommand, statusCommand } from './rollouts.ts';
 import { startCommand } from './start.ts';
@@ -32,6 +33,7 @@ Commands:
   abort             stop a rollout and roll its current stage back
   rollout           roll out an image now (the newest build the watch saw, or --digest)
   freshness         every target: what it runs, the newest build, how long it is behind
+                    (--all: every workload of the inventory, in or out of a pipeline)
   bundle-workflows  bundle the workflow code ahead of time, for a faster start
 
 Run "freshet COMMAND --help" for a command's options. Exit codes: 0 done, 1 failed or
@@ -113,7 +115,7 @@ Rolls IMAGE (its name in the config) out through its pipeline now: the newest bu
 saw, or the given digest. A rollout of the same digest runs once.
 
 ${configHelp}`,
-  freshness: `Usage: freshet freshness [--config FILE] [--json]
+  freshness: `Usage: freshet freshness [--all] [--config FILE] [--json]
 
 Every pipeline target with the digest it runs, the newest digest, how long it has been behind,
 whether its base image has moved on, and how the base was found (BASE FROM: annotation,
@@ -122,13 +124,23 @@ the pods report (imageID), the oldest build when they differ; the Deployment's p
 only when no pod reports one. A pod that reports its platform's manifest of a multi-platform
 index runs that index.
 
+With --all: every container and init container of every Deployment, StatefulSet, DaemonSet
+and CronJob in the config's inventory scope (inventory.clusters, .namespaces, .selector), in
+or out of a pipeline: the digest it runs, the newest digest of its tag, the STATE (up to date,
+behind since the first build it missed, missing upstream when the tag answers 404, lookup
+failed and why, not checked yet), when what runs was BUILT, when the image was last CHECKED,
+whether its BASE moved on, and whether a pipeline targets it. Images no configured image
+follows are checked by the daemon's watches at inventory.interval and never rolled out.
+
 ${configHelp}
+  --all               the whole inventory instead of the pipeline targets
   --json              machine-readable output`,
 };
 
 const options = {
   config: { type: 'string', short: 'c' },
   json: { type: 'boolean' },
+  all: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   by: { type: 'string' },
   comment: { type: 'string' },
@@ -218,7 +230,7 @@ async function main(argv: string[]): Promise<number> {
     case 'status':
     case 'freshness': {
       const config = loadConfig(v.config);
-      const run = command === 'status' ? statusCommand : freshnessCommand;
+      const run = command === 'status' ? statusCommand : v.all ? inventoryCommand : freshnessCommand;
       return print(await withClient(config, (client) => run(client, config, Boolean(v.json))));
     }
     case 'approve':

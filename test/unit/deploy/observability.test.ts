@@ -241,7 +241,7 @@ describe('grafana dashboard', () => {
     }
   });
 
-  it('covers freshness, lineage, rollouts, approvals, lead time, registry and watch', () => {
+  it('covers freshness, lineage, rollouts, approvals, lead time, registry, watch and the inventory', () => {
     const metricsUsed = new Set(
       panelQueries.flatMap((q) =>
         scanPromql(q.expr).selectors.map((s) => s.metric?.replace(/_(bucket|sum|count)$/, '')),
@@ -263,6 +263,11 @@ describe('grafana dashboard', () => {
       'freshet_registry_request_duration_seconds',
       'freshet_watch_last_success_timestamp_seconds',
       'freshet_watch_errors_total',
+      'freshet_workload_up_to_date',
+      'freshet_workload_behind_since_timestamp_seconds',
+      'freshet_workload_image_created_timestamp_seconds',
+      'freshet_image_absent',
+      'freshet_image_lookup_failures_total',
     ]) {
       expect(metricsUsed.has(name), name).toBe(true);
     }
@@ -380,6 +385,8 @@ describe('prometheus rules', () => {
     const target =
       'pipeline="web",stage="production",namespace="prd",deployment="web-1",container="web",image="web"';
     const inst = 'job="freshet",instance="10.0.0.1:9464"';
+    const fleet =
+      'cluster="prod",namespace="shop",kind="StatefulSet",workload="db",container="migrate",image="registry.example/acme/tools:2",in_pipeline="false"';
     const alerts = (name: string, at: string, labels: Record<string, string>[]) => ({
       alertname: name,
       eval_time: at,
@@ -402,6 +409,13 @@ describe('prometheus rules', () => {
         },
         { series: `freshet_base_image_behind{${inst},image="api"}`, values: '0x2600' },
         { series: `freshet_approvals_pending{${inst},pipeline="web",stage="production"}`, values: '1x400' },
+        // an init container out of any pipeline behind since t=0; its neighbour is up to date
+        { series: `freshet_workload_behind_since_timestamp_seconds{${inst},${fleet}}`, values: '0x5200' },
+        { series: `freshet_workload_up_to_date{${inst},${fleet}}`, values: '0x5200' },
+        {
+          series: `freshet_workload_up_to_date{${inst},${fleet.replace('migrate', 'app')}}`,
+          values: '1x5200',
+        },
       ],
       tests: [
         alerts('FreshetWorkloadStale', '6d23h', []),
@@ -414,6 +428,19 @@ describe('prometheus rules', () => {
             deployment: 'web-1',
             container: 'web',
             image: 'web',
+          },
+        ]),
+        alerts('FreshetInventoryWorkloadBehind', '13d23h', []),
+        alerts('FreshetInventoryWorkloadBehind', '14d1h', [
+          {
+            severity: 'warning',
+            cluster: 'prod',
+            namespace: 'shop',
+            kind: 'StatefulSet',
+            workload: 'db',
+            container: 'migrate',
+            image: 'registry.example/acme/tools:2',
+            in_pipeline: 'false',
           },
         ]),
         alerts('FreshetBaseImageBehind', '2d23h', []),
@@ -501,6 +528,18 @@ describe('prometheus rules', () => {
           series: `freshet_notifications_total{${inst},sink="ok",event="approval.waiting",result="sent"}`,
           values: '0+1x70',
         },
+        // acme/gone answers 404 from 10 minutes on; acme/here is found
+        { series: `freshet_image_absent{${inst},image="r.example/acme/gone:1"}`, values: '0x10 1x80' },
+        { series: `freshet_image_absent{${inst},image="r.example/acme/here:1"}`, values: '0x90' },
+        // cluster prod is last scanned at 5 minutes; cluster edge every minute
+        {
+          series: `freshet_inventory_last_scan_timestamp_seconds{${inst},cluster="prod"}`,
+          values: '0+60x5 300x90',
+        },
+        {
+          series: `freshet_inventory_last_scan_timestamp_seconds{${inst},cluster="edge"}`,
+          values: '0+60x90',
+        },
         { series: `up{${inst}}`, values: '1x5 0x30' },
         { series: 'up{job="prometheus",instance="localhost:9090"}', values: '0x30' },
       ],
@@ -537,6 +576,12 @@ describe('prometheus rules', () => {
         alerts('FreshetRegistryErrors', '30m', [{ severity: 'warning', registry: 'hub' }]),
         alerts('FreshetNotificationSinkFailing', '20m', []),
         alerts('FreshetNotificationSinkFailing', '45m', [{ severity: 'warning', sink: 'hook' }]),
+        alerts('FreshetImageMissingUpstream', '65m', []),
+        alerts('FreshetImageMissingUpstream', '75m', [
+          { severity: 'warning', image: 'r.example/acme/gone:1' },
+        ]),
+        alerts('FreshetInventoryScanFailing', '22m', []),
+        alerts('FreshetInventoryScanFailing', '27m', [{ severity: 'warning', cluster: 'prod' }]),
         alerts('FreshetDown', '8m', []),
         alerts('FreshetDown', '20m', [{ severity: 'critical', job: 'freshet', instance: '10.0.0.1:9464' }]),
       ],

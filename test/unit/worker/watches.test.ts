@@ -66,3 +66,31 @@ images:
     ]);
   });
 });
+
+describe('watch groups with the inventory', () => {
+  it("adds each watch-only image to its registry's own group, beside the configured images", () => {
+    const config = parseConfig(
+      `
+registries: [ { name: a, url: "http://a:5000" }, { name: b, url: "http://b:5000" } ]
+images:
+  - { name: web, registry: a, repository: acme/web, track: { tag: "1.4" } }
+  - { name: db, registry: b, repository: acme/db, track: { tag: "16" }, watchGroup: slow }
+`,
+      't',
+      { env: {} },
+    );
+    const found = (registry: string, repository: string) => ({
+      name: `${registry}:5000/${repository}:1`,
+      registry,
+      repository,
+      track: { tag: '1' },
+      intervalMs: 300_000,
+      platform: 'linux/amd64',
+    });
+    const groups = watchGroups(config, [found('a', 'acme/tools'), found('b', 'acme/cache')]);
+    expect([...groups.keys()]).toEqual(['a', 'slow', 'b']);
+    expect(groups.get('a')?.map((i) => i.name)).toEqual(['web', 'a:5000/acme/tools:1']);
+    expect(groups.get('b')?.map((i) => i.name)).toEqual(['b:5000/acme/cache:1']);
+    expect(groups.get('slow')?.map((i) => i.name)).toEqual(['db']);
+  });
+});
