@@ -201,8 +201,13 @@ describe('deploy/kubernetes', () => {
     const bindings = ofKind<V1RoleBinding>('RoleBinding');
     const allowed: Record<string, string[]> = {
       'apps/deployments': ['get', 'list', 'watch', 'patch'],
+      'apps/statefulsets': ['get', 'list', 'watch', 'patch'],
+      'apps/daemonsets': ['get', 'list', 'watch', 'patch'],
+      'batch/cronjobs': ['get', 'list', 'watch', 'patch'],
       'apps/replicasets': ['get', 'list'],
-      '/pods': ['get', 'list'],
+      'batch/jobs': ['list'],
+      // delete: a StatefulSet rollback releases the pod stuck on the broken build.
+      '/pods': ['get', 'list', 'delete'],
     };
 
     it('has no ClusterRole or ClusterRoleBinding', () => {
