@@ -155,7 +155,7 @@ describe('least-privilege RBAC from deploy/kubernetes', () => {
     // "…not ready after 20s: 0/1 updated replicas ready; pods waiting: ImagePullBackOff (1)"
     // comes from listing the Deployment's ReplicaSets and Pods: RBAC allowed both.
     expect(result.reason).toMatch(/not ready after 20s: .*pods waiting: ImagePullBackOff/);
-    expect(result.reason).toContain('rolled back 1 Deployment');
+    expect(result.reason).toContain('rolled back 1 workload');
     await waitFor('staging to be back on the good build', async () => fx.allComplete(fx.staging), {
       timeoutMs: 60_000,
     });
