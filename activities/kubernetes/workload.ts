@@ -23,6 +23,9 @@ export const annotations = {
 
 const labels = z.record(z.string(), z.string());
 
+/** The typed client gives a Date, a raw watch event the RFC 3339 text: both become the text. */
+const timestamp = z.union([z.string(), z.date().transform((d) => d.toISOString())]);
+
 const metadata = z.object({
   name: z.string(),
   namespace: z.string().optional(),
@@ -124,8 +127,8 @@ const cronJobSchema = z.object({
   }),
   status: z
     .object({
-      lastScheduleTime: z.string().optional(),
-      lastSuccessfulTime: z.string().optional(),
+      lastScheduleTime: timestamp.optional(),
+      lastSuccessfulTime: timestamp.optional(),
     })
     .prefault({}),
 });

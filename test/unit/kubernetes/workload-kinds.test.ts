@@ -172,3 +172,24 @@ describe('imagePatch per kind', () => {
     });
   });
 });
+
+describe('parseWorkload', () => {
+  it('reads a CronJob as the typed client returns it (Dates) and as a watch event carries it (text)', () => {
+    const at = '2026-01-02T03:04:00.000Z';
+    const spec = { schedule: '* * * * *', jobTemplate: { spec: { template: { spec: podSpec({}) } } } };
+    const metadata = { name: 'report', namespace: 'ns', creationTimestamp: new Date(at) };
+    // V1CronJobStatus: lastScheduleTime and lastSuccessfulTime are Date objects.
+    const typed = parseWorkload('CronJob', {
+      metadata,
+      spec,
+      status: { lastScheduleTime: new Date(at), lastSuccessfulTime: new Date(at) },
+    });
+    const raw = parseWorkload('CronJob', {
+      metadata: { ...metadata, creationTimestamp: at },
+      spec,
+      status: { lastScheduleTime: at, lastSuccessfulTime: at },
+    });
+    expect(typed.status).toEqual({ lastScheduleTime: at, lastSuccessfulTime: at });
+    expect(raw).toEqual(typed);
+  });
+});
