@@ -192,6 +192,7 @@ pipelines:
     await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', by: 'alice' }] });
     const done = await result(id);
     expect(done.outcome, done.reason).toBe('succeeded');
+    expect(done.reason).toBe('2 stages succeeded; 6 workloads updated');
     expect(await images(production)).toEqual(all);
     expect(await rolledOut(production)).toBe(true);
     const sts = await kube.apps.readNamespacedStatefulSet({ namespace: production, name: 'db' });
@@ -215,6 +216,7 @@ pipelines:
     expect(out.outcome, out.reason).toBe('rolled_back');
     expect(out.reason).toMatch(/not ready after 25s/);
     expect(out.reason).toMatch(/ImagePullBackOff/);
+    expect(out.reason).toMatch(/; rolled back 2 workloads$/);
     const back = out.targets.filter((t) => t.stage === 'staging');
     expect(back.map((t) => [t.kind, t.deployment, t.state]).sort()).toEqual([
       ['DaemonSet', 'agent', 'rolled_back'],
