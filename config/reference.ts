@@ -71,10 +71,18 @@ export const descriptions: Record<string, string> = {
   'pipelines.<name>.stages': 'Stages, rolled out in order',
   'pipelines.<name>.stages[].name': 'Stage name',
   'pipelines.<name>.stages[].cluster': 'Cluster name',
-  'pipelines.<name>.stages[].targets': 'Deployments to update',
+  'pipelines.<name>.stages[].targets': 'Workloads to update',
   'pipelines.<name>.stages[].targets[].namespace': 'Namespace',
-  'pipelines.<name>.stages[].targets[].deployment': 'One Deployment by name (or selector)',
-  'pipelines.<name>.stages[].targets[].selector': 'Every Deployment with these labels (or deployment)',
+  'pipelines.<name>.stages[].targets[].kind':
+    'Kind named by name: Deployment (default), StatefulSet, DaemonSet, CronJob',
+  'pipelines.<name>.stages[].targets[].name': 'One workload of kind by name (or deployment, or selector)',
+  'pipelines.<name>.stages[].targets[].deployment': 'One Deployment by name (or name, or selector)',
+  'pipelines.<name>.stages[].targets[].selector':
+    'Every workload of the kinds with these labels (or deployment, or name)',
+  'pipelines.<name>.stages[].targets[].kinds':
+    'Kinds a selector matches (default: [kind], else [Deployment])',
+  'pipelines.<name>.stages[].targets[].awaitNextJob':
+    'CronJob: ready once its next Job on the new image succeeds (fails: rollback)',
   'pipelines.<name>.stages[].targets[].container':
     "Container to update (default: the one running the image's repository)",
   'pipelines.<name>.stages[].waves': 'Steps through the targets; default one wave of all',

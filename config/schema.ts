@@ -197,18 +197,49 @@ const image = z.strictObject({
   base: z.strictObject({ image: name('image') }).optional(),
 });
 
+const workloadKind = z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob'], {
+  error: 'must be one of Deployment, StatefulSet, DaemonSet, CronJob',
+});
+
 const target = z
   .strictObject({
     namespace: z.string().min(1),
+    kind: workloadKind.optional(),
+    name: z.string().min(1).optional(),
     deployment: z.string().min(1).optional(),
     selector: z.record(z.string(), z.string()).optional(),
+    kinds: z.array(workloadKind).min(1).optional(),
     container: z.string().min(1).optional(),
+    awaitNextJob: z.boolean().optional(),
   })
   .superRefine((v, ctx) => {
-    if ((v.deployment === undefined) === (v.selector === undefined)) {
+    const given = [v.deployment, v.name, v.selector].filter((x) => x !== undefined).length;
+    if (given !== 1) {
       ctx.addIssue({
         code: 'custom',
-        message: 'set exactly one of deployment (a name) or selector (labels)',
+        message: 'set exactly one of deployment (a name), name (with kind) or selector (labels)',
+      });
+    }
+    if (v.deployment !== undefined && v.kind !== undefined && v.kind !== 'Deployment') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kind'],
+        message: `deployment names a Deployment; for a ${v.kind} use name: ${v.deployment}`,
+      });
+    }
+    if (v.kinds !== undefined && (v.selector === undefined || v.kind !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kinds'],
+        message: 'kinds lists the kinds a selector matches: use it with selector and without kind',
+      });
+    }
+    const kinds = v.kinds ?? [v.kind ?? 'Deployment'];
+    if (v.awaitNextJob !== undefined && !kinds.includes('CronJob')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['awaitNextJob'],
+        message: 'awaitNextJob waits for the next Job of a CronJob: set kind: CronJob (or list it in kinds)',
       });
     }
   });

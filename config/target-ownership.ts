@@ -13,8 +13,11 @@ const selectorKey = (selector: Record<string, string>) =>
 
 interface TargetLike {
   namespace: string;
+  kind?: string | undefined;
+  name?: string | undefined;
   deployment?: string | undefined;
   selector?: Record<string, string> | undefined;
+  kinds?: string[] | undefined;
 }
 
 interface PipelinesLike {
@@ -26,12 +29,14 @@ export function checkTargetOwnership(c: PipelinesLike, ctx: z.RefinementCtx): vo
   for (const [pipeline, p] of Object.entries(c.pipelines)) {
     p.stages.forEach((stage, i) => {
       stage.targets.forEach((t, j) => {
-        const field = t.deployment !== undefined ? 'deployment' : 'selector';
+        const name = t.deployment ?? t.name;
+        const field = t.deployment !== undefined ? 'deployment' : t.name !== undefined ? 'name' : 'selector';
+        const kinds = name !== undefined || !t.kinds ? [t.kind ?? 'Deployment'] : [...t.kinds].sort();
         const what =
-          t.deployment !== undefined
-            ? `Deployment ${t.namespace}/${t.deployment}`
+          name !== undefined
+            ? `${kinds[0]} ${t.namespace}/${name}`
             : `selector ${selectorKey(t.selector ?? {})} in namespace ${t.namespace}`;
-        const key = `${stage.cluster}\u0000${t.namespace}\u0000${field}\u0000${t.deployment ?? selectorKey(t.selector ?? {})}`;
+        const key = `${stage.cluster}\u0000${t.namespace}\u0000${name === undefined ? 'selector' : 'name'}\u0000${kinds.join(',')}\u0000${name ?? selectorKey(t.selector ?? {})}`;
         const at = `pipelines.${pipeline}.stages[${i}].targets[${j}]`;
         const owner = owners.get(key);
         if (owner === undefined) {

@@ -1,12 +1,13 @@
 // Kubernetes API clients per configured cluster.
 import { createHash } from 'node:crypto';
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { ClusterConfig, Config } from '../config/schema.ts';
 
 export interface ClusterClients {
   name: string;
   config: KubeConfig;
   apps: AppsV1Api;
+  batch: BatchV1Api;
   core: CoreV1Api;
 }
 
@@ -45,7 +46,13 @@ export function buildClusterClients(config: Config): Map<string, ClusterClients>
   const out = new Map<string, ClusterClients>();
   for (const [name, cluster] of Object.entries(config.clusters)) {
     const kc = kubeConfigFor(cluster);
-    out.set(name, { name, config: kc, apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api) });
+    out.set(name, {
+      name,
+      config: kc,
+      apps: kc.makeApiClient(AppsV1Api),
+      batch: kc.makeApiClient(BatchV1Api),
+      core: kc.makeApiClient(CoreV1Api),
+    });
   }
   return out;
 }

@@ -2,6 +2,8 @@
 // the freshness metrics. Runs on a timer so a scrape only reads finished gauges.
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { labelsMatch } from '../activities/kubernetes/deployment.ts';
+import type { WorkloadKind } from '../activities/kubernetes/types.ts';
+import { targetKinds, targetName, workloadLabel } from '../activities/kubernetes/workload.ts';
 import { registryHost } from '../activities/rollout/pipeline-spec.ts';
 import { pinnedDigest, referencesImage } from '../activities/watch/image-reference.ts';
 import type { Config } from '../config/schema.ts';
@@ -21,6 +23,9 @@ export interface TargetFreshness {
   pipeline: string;
   stage: string;
   namespace: string;
+  /** Absent: a Deployment. */
+  kind?: WorkloadKind;
+  /** The workload's name; `statefulset/db` style for kinds other than Deployment. */
   deployment: string;
   container: string;
   image: string;
@@ -71,7 +76,37 @@ function nodePlatforms(cluster: ClusterClients): Promise<Map<string, string>> {
   );
 }
 
-/** One LIST of Deployments and one of Pods per cluster and namespace per collection. */
+/** A workload seen as a Deployment-shaped pod owner: its selector and pod template. */
+interface PodOwner {
+  kind: WorkloadKind;
+  workload: V1Deployment;
+}
+
+async function listPodOwners(
+  cluster: ClusterClients,
+  namespace: string,
+  kind: WorkloadKind,
+): Promise<PodOwner[]> {
+  const as = (items: V1Deployment[]) => items.map((workload) => ({ kind, workload }));
+  switch (kind) {
+    case 'Deployment':
+      return as((await cluster.apps.listNamespacedDeployment({ namespace })).items);
+    case 'StatefulSet':
+      return as((await cluster.apps.listNamespacedStatefulSet({ namespace })).items as V1Deployment[]);
+    case 'DaemonSet':
+      return as((await cluster.apps.listNamespacedDaemonSet({ namespace })).items as V1Deployment[]);
+    case 'CronJob':
+      return (await cluster.batch.listNamespacedCronJob({ namespace })).items.map((cj) => ({
+        kind,
+        workload: {
+          metadata: cj.metadata,
+          spec: { selector: {}, template: cj.spec?.jobTemplate.spec?.template ?? {} },
+        } as V1Deployment,
+      }));
+  }
+}
+
+/** One LIST of Pods, and one of each kind the targets name, per cluster and namespace per collection. */
 export async function collectTargets(
   config: Config,
   clusters: ReadonlyMap<string, ClusterClients>,
@@ -79,16 +114,23 @@ export async function collectTargets(
 ): Promise<TargetFreshness[]> {
   const states = new Map<string, ImageState>();
   for (const s of statuses) for (const { image, state } of s.images) states.set(image.name, state);
-  const lists = new Map<string, Promise<{ deployments: V1Deployment[]; pods: V1Pod[] }>>();
-  const listNamespace = (cluster: ClusterClients, namespace: string) => {
+  const podLists = new Map<string, Promise<V1Pod[]>>();
+  const workloadLists = new Map<string, Promise<PodOwner[]>>();
+  const listPods = (cluster: ClusterClients, namespace: string) => {
     const key = `${cluster.name}/${namespace}`;
-    let p = lists.get(key);
+    let p = podLists.get(key);
     if (!p) {
-      p = Promise.all([
-        cluster.apps.listNamespacedDeployment({ namespace }),
-        cluster.core.listNamespacedPod({ namespace }),
-      ]).then(([d, pods]) => ({ deployments: d.items, pods: pods.items }));
-      lists.set(key, p);
+      p = cluster.core.listNamespacedPod({ namespace }).then((l) => l.items);
+      podLists.set(key, p);
+    }
+    return p;
+  };
+  const listKind = (cluster: ClusterClients, namespace: string, kind: WorkloadKind) => {
+    const key = `${cluster.name}/${namespace}/${kind}`;
+    let p = workloadLists.get(key);
+    if (!p) {
+      p = listPodOwners(cluster, namespace, kind);
+      workloadLists.set(key, p);
     }
     return p;
   };
@@ -119,13 +161,19 @@ export async function collectTargets(
       const cluster = clusters.get(stage.cluster);
       if (!cluster) continue;
       for (const target of stage.targets) {
-        const { deployments, pods } = await listNamespace(cluster, target.namespace);
-        const chosen = deployments.filter((d) =>
-          target.deployment
-            ? d.metadata?.name === target.deployment
-            : labelsMatch(d.metadata?.labels, target.selector ?? {}),
+        const allPods = await listPods(cluster, target.namespace);
+        const name = targetName(target);
+        const owners = (
+          await Promise.all(targetKinds(target).map((k) => listKind(cluster, target.namespace, k)))
+        ).flat();
+        const chosen = owners.filter((o) =>
+          name !== undefined
+            ? o.workload.metadata?.name === name
+            : labelsMatch(o.workload.metadata?.labels, target.selector ?? {}),
         );
-        for (const d of chosen) {
+        for (const { kind: workloadKind, workload: d } of chosen) {
+          // A CronJob's pods are its finished Jobs': what it will run next is its spec.
+          const pods = workloadKind === 'CronJob' ? [] : allPods;
           for (const { container: c, kind } of templateContainers(d)) {
             if (
               target.container
@@ -142,7 +190,8 @@ export async function collectTargets(
               pipeline: image.pipeline,
               stage: stage.name,
               namespace: target.namespace,
-              deployment: d.metadata?.name ?? '',
+              ...(workloadKind === 'Deployment' ? {} : { kind: workloadKind }),
+              deployment: workloadLabel(workloadKind, d.metadata?.name ?? ''),
               container: c.name,
               image: image.name,
               upToDate: running.upToDate,

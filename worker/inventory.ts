@@ -6,6 +6,8 @@
 // already follows (same registry, repository and tag) is that image; any other is added to its
 // registry's watch as a watch-only image named by its reference (`host/repo:tag`), which never
 // starts a rollout.
+
+import { targetKinds, targetName } from '../activities/kubernetes/workload.ts';
 import { parseImageReference, pinnedDigest } from '../activities/watch/image-reference.ts';
 import type { Config, InventoryConfig } from '../config/schema.ts';
 import type {
@@ -153,14 +155,15 @@ export function planImages(
 
 /** Whether a pipeline stage targets this container (targets name Deployments). */
 function inPipeline(config: Config, w: Workload, container: string, image: string): boolean {
-  if (w.kind !== 'Deployment') return false;
   for (const img of config.images) {
     if (!img.pipeline) continue;
     for (const stage of config.pipelines[img.pipeline]?.stages ?? []) {
       if (stage.cluster !== w.cluster) continue;
       for (const t of stage.targets) {
         if (t.namespace !== w.namespace) continue;
-        if (t.deployment ? t.deployment !== w.name : !labelsMatch(w.labels, t.selector ?? {})) continue;
+        if (!targetKinds(t).includes(w.kind)) continue;
+        const name = targetName(t);
+        if (name !== undefined ? name !== w.name : !labelsMatch(w.labels, t.selector ?? {})) continue;
         if (t.container ? t.container === container : img.name === image) return true;
       }
     }

@@ -54,11 +54,17 @@ const shortText = z.string().min(1).max(1_000);
 const count = z.number().int().nonnegative();
 const milliseconds = z.number().finite().nonnegative();
 
+const workloadKind = z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob']);
+
 const targetSpec = z.object({
   namespace: shortText,
+  kind: workloadKind.optional(),
+  name: shortText.optional(),
   deployment: shortText.optional(),
   selector: z.record(z.string().max(317), z.string().max(63)).optional(),
+  kinds: z.array(workloadKind).max(4).optional(),
   container: shortText.optional(),
+  awaitNextJob: z.boolean().optional(),
 });
 
 const stageSpec = z.object({

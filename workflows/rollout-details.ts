@@ -1,6 +1,6 @@
 // What an operator reads in the Temporal UI: a one-line summary and Markdown details of the
 // current stage, wave and what the rollout waits for. Pure, so the text is unit-tested.
-import type { RolloutRequest, RolloutStatus } from './rollout-messages.ts';
+import { type RolloutRequest, type RolloutStatus, workloadName } from './rollout-messages.ts';
 
 const shortDigest = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
 
@@ -52,7 +52,7 @@ export function rolloutCurrentDetails(status: RolloutStatus): string {
     lines.push(
       '',
       `**Rollback stuck** since ${first?.since}: ${status.rollbackStuck.length} target${status.rollbackStuck.length === 1 ? '' : 's'} cannot be patched back yet` +
-        ` (${first?.namespace}/${first?.deployment}: ${first?.error.slice(0, 300)}).` +
+        ` (${first ? workloadName(first) : ''}: ${first?.error.slice(0, 300)}).` +
         ' Freshet keeps retrying. Fix the cause (RBAC, credentials, the cluster), or send the Signal `abort`' +
         ` to stop retrying and take over by hand (\`freshet abort ${status.rolloutId} --by your-name\`).`,
     );
@@ -72,7 +72,7 @@ export function rolloutCurrentDetails(status: RolloutStatus): string {
     lines.push('', '| stage | target | state | detail |', '|---|---|---|---|');
     for (const t of status.targets.slice(0, maxTargetsListed)) {
       const detail = (t.detail ?? '').replace(/\|/g, '/').slice(0, 160);
-      lines.push(`| ${t.stage} | ${t.namespace}/${t.deployment} | ${t.state} | ${detail} |`);
+      lines.push(`| ${t.stage} | ${workloadName(t)} | ${t.state} | ${detail} |`);
     }
     if (status.targets.length > maxTargetsListed)
       lines.push(`… and ${status.targets.length - maxTargetsListed} more (query \`status\`)`);

@@ -3,7 +3,7 @@
 // so it never carries a secret.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CheckOutcome, CheckSpec } from '../activities/health/types.ts';
-import type { TargetSpec } from '../activities/kubernetes/types.ts';
+import type { TargetSpec, WorkloadKind } from '../activities/kubernetes/types.ts';
 import type { ApprovalSignature, ApproverKey } from './approval-signature.ts';
 import type { WaveSpec } from './rollout-waves.ts';
 import type { Trigger } from './watch-messages.ts';
@@ -93,10 +93,24 @@ export type TargetStateName =
   /** Its image was put back by another field manager during the rollout; left to that owner. */
   | 'reverted';
 
+/** `ns/web` for a Deployment, `ns/statefulset/db` for other kinds, as kubectl names them. */
+export function workloadName(t: {
+  namespace: string;
+  kind?: WorkloadKind | undefined;
+  deployment: string;
+}): string {
+  return t.kind === undefined || t.kind === 'Deployment'
+    ? `${t.namespace}/${t.deployment}`
+    : `${t.namespace}/${t.kind.toLowerCase()}/${t.deployment}`;
+}
+
 export interface TargetState {
   stage: string;
   cluster: string;
   namespace: string;
+  /** Absent: a Deployment (and every target of rollouts from before workload kinds). */
+  kind?: WorkloadKind;
+  /** The workload's name, whatever its kind. */
   deployment: string;
   container: string;
   state: TargetStateName;
@@ -153,7 +167,13 @@ export interface RolloutStatus {
   /** Plan-time warnings, such as targets that Argo CD or Flux manages (absent when none). */
   warnings?: string[];
   /** Targets whose rollback keeps failing, with the first error; empty once they are patched back. */
-  rollbackStuck?: { namespace: string; deployment: string; since: string; error: string }[];
+  rollbackStuck?: {
+    namespace: string;
+    kind?: WorkloadKind;
+    deployment: string;
+    since: string;
+    error: string;
+  }[];
   outcome?: RolloutOutcome;
   reason?: string;
 }

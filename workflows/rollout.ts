@@ -58,7 +58,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       if (problems.length > 0) outcome = 'failed';
       reason =
         `stage ${stage.name}: ${stop.message}` +
-        (compensations.length > 0 ? `; rolled back ${reverted} Deployment${reverted === 1 ? '' : 's'}` : '') +
+        (compensations.length > 0 ? `; rolled back ${reverted} workload${reverted === 1 ? '' : 's'}` : '') +
         (problems.length > 0 ? `; ${problems.join('; ')}` : '');
       stageReport.outcome =
         compensations.length > 0 ? 'rolled_back' : outcome === 'failed' ? 'failed' : 'stopped';
@@ -81,7 +81,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   }
   if (outcome === 'succeeded') {
     const updated = status.targets.filter((t) => t.state === 'ready').length;
-    reason = `${spec.stages.length} stage${spec.stages.length === 1 ? '' : 's'} succeeded; ${updated} Deployment${updated === 1 ? '' : 's'} updated`;
+    reason = `${spec.stages.length} stage${spec.stages.length === 1 ? '' : 's'} succeeded; ${updated} workload${updated === 1 ? '' : 's'} updated`;
   }
   status.outcome = outcome;
   status.reason = reason;

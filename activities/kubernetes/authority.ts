@@ -6,8 +6,8 @@
 import type { Config, TargetConfig } from '../../config/schema.ts';
 import { registryHost } from '../rollout/pipeline-spec.ts';
 import { canonicalImageName, imageNameOf } from '../watch/image-reference.ts';
-import { labelsMatch, selectorText } from './deployment.ts';
 import type { PlanStageInput, TargetSpec, UpdateInput } from './types.ts';
+import { kindOf, labelsMatch, selectorText, targetKinds, targetName } from './workload.ts';
 
 interface PipelineScope {
   /** `host/repository` of each image whose `pipeline` is this one, as Deployments spell them. */
@@ -20,19 +20,26 @@ export interface KubernetesAuthority {
   instance: string;
   clusterRefusal(cluster: string): string | undefined;
   planRefusal(input: PlanStageInput): string | undefined;
-  /** `labels` are the Deployment's, which a selector target must match. */
+  /** `labels` are the workload's, which a selector target must match. */
   updateRefusal(input: UpdateInput, labels: Record<string, string> | undefined): string | undefined;
 }
 
 const sameSelector = (a: Record<string, string>, b: Record<string, string>) =>
   selectorText(a) === selectorText(b);
 
-/** The same target as configured: namespace, Deployment name or selector, and container. */
+const sameKinds = (a: TargetSpec, b: TargetSpec) =>
+  targetKinds(a).sort().join(',') === targetKinds(b).sort().join(',');
+
+/** The same target as configured: namespace, kinds, name or selector, and container. */
 function sameTarget(configured: TargetConfig, asked: TargetSpec): boolean {
   if (configured.namespace !== asked.namespace || configured.container !== asked.container) return false;
-  if (configured.deployment !== undefined) return configured.deployment === asked.deployment;
+  if (!sameKinds(configured, asked)) return false;
+  // A CronJob's Job check is the config's to ask for; asking for it otherwise is a stranger's input.
+  if ((configured.awaitNextJob ?? false) !== (asked.awaitNextJob ?? false)) return false;
+  const name = targetName(configured);
+  if (name !== undefined) return name === targetName(asked);
   return (
-    asked.deployment === undefined &&
+    targetName(asked) === undefined &&
     configured.selector !== undefined &&
     asked.selector !== undefined &&
     sameSelector(configured.selector, asked.selector)
@@ -40,10 +47,11 @@ function sameTarget(configured: TargetConfig, asked: TargetSpec): boolean {
 }
 
 function describeTarget(t: TargetSpec): string {
+  const name = targetName(t);
   const what =
-    t.deployment !== undefined
-      ? `Deployment ${t.namespace}/${t.deployment}`
-      : `selector ${selectorText(t.selector ?? {})} in namespace ${t.namespace}`;
+    name !== undefined
+      ? `${kindOf(t)} ${t.namespace}/${name}`
+      : `selector ${selectorText(t.selector ?? {})}${t.kinds ? ` (${targetKinds(t).join(', ')})` : ''} in namespace ${t.namespace}`;
   return t.container === undefined ? what : `${what} (container ${t.container})`;
 }
 
@@ -109,6 +117,7 @@ export function kubernetesAuthority(config: Config): KubernetesAuthority {
 
     updateRefusal(input, labels) {
       const { cluster, namespace, deployment, container } = input.ref;
+      const kind = kindOf(input.ref);
       const refused = clusterRefusal(cluster);
       if (refused) return refused;
       const found = scopeFor(input.pipeline, imageNameOf(input.newImage));
@@ -120,19 +129,16 @@ export function kubernetesAuthority(config: Config): KubernetesAuthority {
           (t) =>
             t.namespace === namespace &&
             (t.container === undefined || t.container === container) &&
-            (t.deployment !== undefined
-              ? t.deployment === deployment
+            targetKinds(t).includes(kind) &&
+            (targetName(t) !== undefined
+              ? targetName(t) === deployment
               : t.selector !== undefined &&
                 Object.keys(t.selector).length > 0 &&
                 labelsMatch(labels, t.selector)),
         );
       return configured
         ? undefined
-        : notATarget(
-            `Deployment ${namespace}/${deployment} (container ${container})`,
-            input.pipeline,
-            cluster,
-          );
+        : notATarget(`${kind} ${namespace}/${deployment} (container ${container})`, input.pipeline, cluster);
     },
   };
 }

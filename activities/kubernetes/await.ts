@@ -1,16 +1,26 @@
-// Waits for the deployment controller to finish rolling a Deployment out, driven by a Kubernetes
-// watch so a finished rollout is seen at once, with a slow re-read in case the watch goes quiet.
+// Waits for a workload's controller to finish rolling it out (a CronJob: for its next Job, when
+// asked), driven by a Kubernetes watch so a finished rollout is seen at once, with a slow re-read
+// in case the watch goes quiet.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Watch } from '@kubernetes/client-node';
 import { asyncLocalStorage } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { KubernetesClients } from './clients.ts';
-import { containerImage, type DeploymentState, parseDeployment, readDeployment } from './deployment.ts';
 import { describePods, diagnosePods } from './diagnose.ts';
 import { apiStatus, deploymentNotFound, kubernetesFailure } from './errors.ts';
-import { type RolloutVerdict, rolloutVerdict } from './readiness.ts';
+import { podSpecPaths } from './field-managers.ts';
+import { type JobState, parseJob, type RolloutVerdict, workloadVerdict } from './readiness.ts';
 import { imageRevertedFailure } from './reverted.ts';
 import type { AwaitInput, AwaitResult } from './types.ts';
+import {
+  kindOf,
+  parseWorkload,
+  readWorkload,
+  resourcePaths,
+  type WorkloadState,
+  workloadContainers,
+  workloadLabel,
+} from './workload.ts';
 
 /** Longest stretch on one watch before a fresh read; also the heartbeat cadence while nothing moves. */
 const rereadMs = 5_000;
@@ -31,17 +41,30 @@ export async function awaitDeploymentReady(
   const activity = asyncLocalStorage.getStore();
   const signal = options.signal ?? activity?.cancellationSignal;
   const { namespace, deployment, container } = input.ref;
+  const kind = kindOf(input.ref);
   const started = Date.now();
   const deadline = Math.min(started + input.timeoutMs, input.deadlineAt ?? Number.POSITIVE_INFINITY);
-  const judge = (d: DeploymentState) => {
-    const verdict = rolloutVerdict(d, container, input.image);
+  // Only a CronJob awaiting its next Job reads Jobs; its own object changes as they start and end.
+  const needsJobs = kind === 'CronJob' && input.awaitNextJob === true;
+  let jobs: JobState[] = [];
+  const judge = (d: WorkloadState) => {
+    const verdict = workloadVerdict(d, container, input.image, { awaitNextJob: needsJobs, jobs });
     activity?.heartbeat(verdict.progress);
     return verdict;
   };
+  const readJobs = async () => {
+    if (!needsJobs) return;
+    try {
+      jobs = (await clients.batch.listNamespacedJob({ namespace })).items.map(parseJob);
+    } catch (err) {
+      throw kubernetesFailure(clients.name, `list Jobs in ${namespace}`, err);
+    }
+  };
   const read = async () => {
     signal?.throwIfAborted();
-    const d = await readDeployment(clients, namespace, deployment);
-    if (!d) throw deploymentNotFound(clients.name, namespace, deployment);
+    const d = await readWorkload(clients, kind, namespace, deployment);
+    if (!d) throw deploymentNotFound(clients.name, namespace, deployment, kind);
+    await readJobs();
     return d;
   };
 
@@ -49,25 +72,30 @@ export async function awaitDeploymentReady(
   for (;;) {
     const verdict = judge(d);
     if (verdict.state === 'done') {
-      return { ready: true, generation: d.metadata.generation, readyReplicas: d.status.readyReplicas };
+      return { ready: true, generation: d.metadata.generation, readyReplicas: readyCount(d) };
     }
     if (verdict.state === 'replaced') {
-      const object = { kind: 'Deployment', ...d, managedFields: d.metadata.managedFields };
-      throw imageRevertedFailure(clients.name, object, container, input.image, containerImage(d, container));
+      const object = { ...d, managedFields: d.metadata.managedFields };
+      const where = workloadContainers(d).find((c) => c.name === container);
+      throw imageRevertedFailure(clients.name, object, container, input.image, where?.image, {
+        podSpecPath: d.kind === 'CronJob' ? podSpecPaths.cronJob : podSpecPaths.template,
+        list: where?.list ?? 'containers',
+      });
     }
     if (verdict.state !== 'waiting') throw await notReady(clients, input, d, verdict, started);
     const left = deadline - Date.now();
     if (left <= 0) throw await notReady(clients, input, d, verdict, started);
     const watchStarted = Date.now();
-    const seen = await watchDeployment(
+    const seen = await watchWorkload(
       clients,
       d,
       Math.min(left, rereadMs),
       signal,
-      (x) => judge(x).state !== 'waiting',
+      (x) => needsJobs || judge(x).state !== 'waiting',
     );
     if (seen) {
       d = seen;
+      await readJobs();
       continue;
     }
     const spent = Date.now() - watchStarted;
@@ -83,18 +111,23 @@ export async function awaitDeploymentReady(
   }
 }
 
+function readyCount(d: WorkloadState): number {
+  if (d.kind === 'Deployment' || d.kind === 'StatefulSet') return d.status.readyReplicas;
+  return d.kind === 'DaemonSet' ? d.status.numberReady : 0;
+}
+
 /**
- * Watches one Deployment from the version just read, so no change in between is missed.
+ * Watches one workload from the version just read, so no change in between is missed.
  * Resolves with the first object `decisive` accepts, or undefined when `ms` pass or the watch ends
  * (expired resourceVersion, server-side close, deletion): the caller then reads afresh.
  */
-function watchDeployment(
+function watchWorkload(
   clients: KubernetesClients,
-  d: DeploymentState,
+  d: WorkloadState,
   ms: number,
   signal: AbortSignal | undefined,
-  decisive: (d: DeploymentState) => boolean,
-): Promise<DeploymentState | undefined> {
+  decisive: (d: WorkloadState) => boolean,
+): Promise<WorkloadState | undefined> {
   return new Promise((resolve, reject) => {
     let settled = false;
     let controller: AbortController | undefined;
@@ -110,11 +143,12 @@ function watchDeployment(
     const timer = setTimeout(() => finish(() => resolve(undefined)), ms);
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
-    const path = `/apis/apps/v1/namespaces/${encodeURIComponent(d.namespace)}/deployments`;
+    const { group, plural } = resourcePaths[d.kind];
+    const path = `${group}/namespaces/${encodeURIComponent(d.namespace)}/${plural}`;
     const query = { fieldSelector: `metadata.name=${d.name}`, resourceVersion: d.metadata.resourceVersion };
     const onEvent = (type: string, object: unknown) => {
       if (type === 'ADDED' || type === 'MODIFIED') {
-        const next = parseDeployment(object, d.namespace);
+        const next = parseWorkload(d.kind, object, d.namespace);
         if (decisive(next)) finish(() => resolve(next));
       } else if (type === 'DELETED' || type === 'ERROR') finish(() => resolve(undefined));
     };
@@ -122,7 +156,7 @@ function watchDeployment(
       const status = apiStatus(err);
       if (status === 401 || status === 403) {
         finish(() =>
-          reject(kubernetesFailure(clients.name, `watch Deployment ${d.namespace}/${d.name}`, err)),
+          reject(kubernetesFailure(clients.name, `watch ${d.kind} ${d.namespace}/${d.name}`, err)),
         );
       } else finish(() => resolve(undefined));
     };
@@ -142,15 +176,16 @@ const seconds = (ms: number) => {
 async function notReady(
   clients: KubernetesClients,
   input: AwaitInput,
-  d: DeploymentState,
+  d: WorkloadState,
   verdict: RolloutVerdict,
   started: number,
 ): Promise<ApplicationFailure> {
   const elapsedMs = Date.now() - started;
   const pods = await diagnosePods(clients, d);
   const why = 'reason' in verdict ? verdict.reason : undefined;
-  const state = pods ? describePods(pods, d.spec.replicas) : verdict.progress;
-  const where = `${d.namespace}/${d.name}`;
+  const desired = desiredCount(d);
+  const state = pods && desired !== undefined ? describePods(pods, desired) : verdict.progress;
+  const where = `${d.namespace}/${workloadLabel(d.kind, d.name)}`;
   return ApplicationFailure.create({
     message: `${where} not ready after ${seconds(elapsedMs)}: ${why ? `${why}; ` : ''}${state}`,
     type: 'DeploymentNotReady',
@@ -162,13 +197,48 @@ async function notReady(
         reason: verdict.state === 'waiting' ? 'timeout' : verdict.state,
         elapsedMs,
         generation: d.metadata.generation,
+        ...statusDetails(d),
+        ...(pods ? { pods } : {}),
+      },
+    ],
+  });
+}
+
+function desiredCount(d: WorkloadState): number | undefined {
+  if (d.kind === 'Deployment' || d.kind === 'StatefulSet') return d.spec.replicas;
+  return d.kind === 'DaemonSet' ? d.status.desiredNumberScheduled : undefined;
+}
+
+function statusDetails(d: WorkloadState): Record<string, unknown> {
+  switch (d.kind) {
+    case 'Deployment':
+      return {
         observedGeneration: d.status.observedGeneration,
         desiredReplicas: d.spec.replicas,
         updatedReplicas: d.status.updatedReplicas,
         readyReplicas: d.status.readyReplicas,
         availableReplicas: d.status.availableReplicas,
-        ...(pods ? { pods } : {}),
-      },
-    ],
-  });
+      };
+    case 'StatefulSet':
+      return {
+        kind: d.kind,
+        observedGeneration: d.status.observedGeneration,
+        desiredReplicas: d.spec.replicas,
+        partition: d.spec.updateStrategy.rollingUpdate?.partition ?? 0,
+        updatedReplicas: d.status.updatedReplicas,
+        readyReplicas: d.status.readyReplicas,
+        currentRevision: d.status.currentRevision,
+        updateRevision: d.status.updateRevision,
+      };
+    case 'DaemonSet':
+      return {
+        kind: d.kind,
+        observedGeneration: d.status.observedGeneration,
+        desiredNumberScheduled: d.status.desiredNumberScheduled,
+        updatedNumberScheduled: d.status.updatedNumberScheduled,
+        numberAvailable: d.status.numberAvailable,
+      };
+    case 'CronJob':
+      return { kind: d.kind, schedule: d.spec.schedule };
+  }
 }

@@ -1,6 +1,6 @@
 // The Kubernetes API calls the activities make, as a narrow interface: the daemon passes its
 // clients per cluster, tests pass their own, and nothing here depends on how the daemon builds them.
-import type { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 
 export interface KubernetesClients {
   /** The cluster's name in the config, for messages. */
@@ -13,6 +13,16 @@ export interface KubernetesClients {
     | 'listNamespacedDeployment'
     | 'patchNamespacedDeployment'
     | 'listNamespacedReplicaSet'
+    | 'readNamespacedStatefulSet'
+    | 'listNamespacedStatefulSet'
+    | 'patchNamespacedStatefulSet'
+    | 'readNamespacedDaemonSet'
+    | 'listNamespacedDaemonSet'
+    | 'patchNamespacedDaemonSet'
   >;
-  core: Pick<CoreV1Api, 'listNamespacedPod'>;
+  batch: Pick<
+    BatchV1Api,
+    'readNamespacedCronJob' | 'listNamespacedCronJob' | 'patchNamespacedCronJob' | 'listNamespacedJob'
+  >;
+  core: Pick<CoreV1Api, 'listNamespacedPod' | 'deleteNamespacedPod'>;
 }

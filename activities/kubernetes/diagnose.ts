@@ -2,7 +2,7 @@
 // saves the operator a kubectl session.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { KubernetesClients } from './clients.ts';
-import { type DeploymentState, selectorText } from './deployment.ts';
+import { selectorText, type WorkloadState, podSelector as workloadPodSelector } from './workload.ts';
 
 export interface PodSummary {
   /** Pods of the newest ReplicaSet (or of the Deployment's selector when that is not known). */
@@ -56,15 +56,29 @@ const revision = (annotations: Record<string, string> | undefined) =>
   Number(annotations?.['deployment.kubernetes.io/revision'] ?? 0);
 
 /**
- * Lists the pods of the Deployment's newest ReplicaSet. Best effort: it only decorates a failure
- * that is already certain, so its own errors yield undefined instead of hiding that failure.
+ * Lists the pods of the newest revision: a Deployment's newest ReplicaSet, a StatefulSet's
+ * updateRevision, a DaemonSet's pods (a CronJob has none to speak of). Best effort: it only
+ * decorates a failure that is already certain, so its own errors yield undefined instead of
+ * hiding that failure.
  */
 export async function diagnosePods(
   clients: KubernetesClients,
-  d: DeploymentState,
+  d: WorkloadState,
 ): Promise<PodSummary | undefined> {
+  if (d.kind === 'CronJob') return undefined;
   try {
-    const matchLabels = d.spec.selector.matchLabels ?? {};
+    const matchLabels = workloadPodSelector(d);
+    if (d.kind !== 'Deployment') {
+      const revision = d.kind === 'StatefulSet' ? d.status.updateRevision : '';
+      const selector = revision ? { ...matchLabels, 'controller-revision-hash': revision } : matchLabels;
+      const pods = await clients.core.listNamespacedPod({
+        namespace: d.namespace,
+        labelSelector: selectorText(selector) || undefined,
+      });
+      return summarisePods(
+        pods.items.filter((p) => p.metadata?.ownerReferences?.some((o) => o.uid === d.metadata.uid)),
+      );
+    }
     const labelSelector = selectorText(matchLabels) || undefined;
     const sets = await clients.apps.listNamespacedReplicaSet({ namespace: d.namespace, labelSelector });
     const owned = sets.items.filter((rs) =>

@@ -52,12 +52,18 @@ export function kubernetesFailure(cluster: string, action: string, err: unknown)
   });
 }
 
-export function deploymentNotFound(cluster: string, namespace: string, name: string): ApplicationFailure {
+/** Type names stay `Deployment…` for every kind: workflows and histories match on them. */
+export function deploymentNotFound(
+  cluster: string,
+  namespace: string,
+  name: string,
+  kind = 'Deployment',
+): ApplicationFailure {
   return ApplicationFailure.create({
-    message: `cluster ${cluster}: Deployment ${namespace}/${name} not found`,
+    message: `cluster ${cluster}: ${kind} ${namespace}/${name} not found`,
     type: 'DeploymentNotFound',
     nonRetryable: true,
-    details: [{ cluster, namespace, deployment: name }],
+    details: [{ cluster, namespace, deployment: name, ...(kind === 'Deployment' ? {} : { kind }) }],
   });
 }
 

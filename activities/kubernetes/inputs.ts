@@ -3,21 +3,35 @@
 // Loose objects: a field added to an input later passes through rather than vanishing here.
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import type { AwaitInput, PlanStageInput, RollbackInput, TargetRef, UpdateInput } from './types.ts';
+import {
+  type AwaitInput,
+  type PlanStageInput,
+  type RollbackInput,
+  type TargetRef,
+  type UpdateInput,
+  workloadKinds,
+} from './types.ts';
 
 const text = z.string().min(1).max(1_000);
 const labels = z.record(z.string().max(317), z.string().max(63));
 
+const kind = z.enum(workloadKinds);
+
 const targetSpec = z.looseObject({
   namespace: text,
+  kind: kind.optional(),
+  name: text.optional(),
   deployment: text.optional(),
   selector: labels.optional(),
+  kinds: z.array(kind).max(workloadKinds.length).optional(),
   container: text.optional(),
+  awaitNextJob: z.boolean().optional(),
 });
 
 const targetRef = z.looseObject({
   cluster: text,
   namespace: text,
+  kind: kind.optional(),
   deployment: text,
   container: text,
 }) satisfies z.ZodType<TargetRef>;
@@ -49,6 +63,7 @@ const awaitInput = z.looseObject({
   image,
   timeoutMs: z.number().int().positive(),
   deadlineAt: z.number().optional(),
+  awaitNextJob: z.boolean().optional(),
 }) satisfies z.ZodType<AwaitInput>;
 
 const rollbackInput = z.looseObject({

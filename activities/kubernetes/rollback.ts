@@ -4,15 +4,19 @@
 // a rollout started under an older config may still undo what it changed (invariant 12).
 import { ApplicationFailure } from '@temporalio/common';
 import type { KubernetesClients } from './clients.ts';
+import { type EventRecorder, imageRolledBackEvent } from './events.ts';
+import { releaseStuckStatefulSetPods } from './statefulset-rollback.ts';
+import type { RollbackInput, RollbackResult } from './types.ts';
 import {
   annotations,
   containerImage,
-  deploymentRef,
+  kindOf,
   patchContainerImage,
-  readDeployment,
-} from './deployment.ts';
-import { type EventRecorder, imageRolledBackEvent } from './events.ts';
-import type { RollbackInput, RollbackResult } from './types.ts';
+  readWorkload,
+  type WorkloadState,
+  workloadLabel,
+  workloadRef,
+} from './workload.ts';
 
 const attempts = 3;
 
@@ -22,13 +26,22 @@ export async function rollbackDeployment(
   recordEvent?: EventRecorder,
 ): Promise<RollbackResult> {
   const { namespace, deployment, container } = input.ref;
+  const kind = kindOf(input.ref);
+  // A StatefulSet keeps a pod of the reverted revision that never became ready: it must go.
+  const settle = async (w: WorkloadState) => {
+    if (w.kind === 'StatefulSet') await releaseStuckStatefulSetPods(clients, w);
+  };
   for (let i = 0; i < attempts; i++) {
-    const d = await readDeployment(clients, namespace, deployment);
+    const d = await readWorkload(clients, kind, namespace, deployment);
     const current = d ? containerImage(d, container) : undefined;
     if (!d || current === undefined) return { result: 'drift', currentImage: '', generation: 0 };
     const generation = d.metadata.generation;
     // Checked first so a rollout whose from and to images are equal counts as already reverted.
-    if (current === input.toImage) return { result: 'already', currentImage: current, generation };
+    if (current === input.toImage) {
+      // A retry after the patch landed still releases what the first attempt could not.
+      if (d.metadata.annotations?.[annotations.rolledBackBy] === input.rolloutId) await settle(d);
+      return { result: 'already', currentImage: current, generation };
+    }
     const setByThisRollout =
       current === input.fromImage && d.metadata.annotations?.[annotations.rolloutId] === input.rolloutId;
     if (!setByThisRollout) return { result: 'drift', currentImage: current, generation };
@@ -45,12 +58,13 @@ export async function rollbackDeployment(
         rolloutId: input.rolloutId,
         reason: input.reason,
       });
-      await recordEvent?.(clients, deploymentRef(patched), event);
+      await recordEvent?.(clients, workloadRef(patched), event);
+      await settle(patched);
       return { result: 'reverted', currentImage: input.toImage, generation: patched.metadata.generation };
     }
   }
   throw ApplicationFailure.retryable(
-    `cluster ${clients.name}: ${namespace}/${deployment} container ${container} kept changing during rollback`,
+    `cluster ${clients.name}: ${namespace}/${workloadLabel(kind, deployment)} container ${container} kept changing during rollback`,
     'DeploymentConflict',
   );
 }

@@ -1,17 +1,32 @@
 // Inputs and results of the Kubernetes activities. Plain JSON data: workflows import these with
 // `import type`, and every value lands in the workflow history.
 
-/** Same shape as the config's TargetConfig: exactly one of deployment or selector. */
+export const workloadKinds = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob'] as const;
+export type WorkloadKind = (typeof workloadKinds)[number];
+
+/**
+ * Same shape as the config's TargetConfig: exactly one of deployment, name or selector. `kind`
+ * (absent: Deployment) is the kind of a named target; a selector matches every kind in `kinds`
+ * (absent: `kind`, else Deployment).
+ */
 export interface TargetSpec {
   namespace: string;
+  kind?: WorkloadKind;
+  name?: string;
   deployment?: string;
   selector?: Record<string, string>;
+  kinds?: WorkloadKind[];
   container?: string;
+  /** CronJob: the stage is ready once the next Job on the new image succeeds. */
+  awaitNextJob?: boolean;
 }
 
 export interface TargetRef {
   cluster: string;
   namespace: string;
+  /** Absent in histories recorded before workload kinds: a Deployment. */
+  kind?: WorkloadKind;
+  /** The workload's name, whatever its kind (the field kept its first name for replay). */
   deployment: string;
   container: string;
 }
@@ -24,6 +39,8 @@ export interface PlannedTarget extends TargetRef {
   action: 'update' | 'skip';
   /** For skip: e.g. `already runs sha256:…`. */
   reason?: string;
+  /** CronJob: wait for the next Job's success (the target's awaitNextJob). */
+  awaitNextJob?: boolean;
 }
 
 export interface PlanStageInput {
@@ -76,6 +93,8 @@ export interface AwaitInput {
   timeoutMs: number;
   /** The wait's end (epoch ms, from the workflow clock): a retried wait keeps it instead of starting over. */
   deadlineAt?: number;
+  /** CronJob: ready only once a Job on `image` succeeded; a failed one is not ready. */
+  awaitNextJob?: boolean;
 }
 
 export interface AwaitResult {

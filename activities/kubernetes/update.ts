@@ -1,20 +1,22 @@
-// Sets one container to the new image and records on the Deployment what Freshet changed
+// Sets one container to the new image and records on the workload what Freshet changed
 // (invariant 2). Idempotent (invariant 3): a second run finds the image set and changes nothing.
 import { ApplicationFailure } from '@temporalio/common';
 import type { KubernetesAuthority } from './authority.ts';
 import type { KubernetesClients } from './clients.ts';
+import { containerNotFound, deploymentNotFound, notInConfig } from './errors.ts';
+import { type EventRecorder, imageUpdatedEvent } from './events.ts';
+import type { UpdateInput, UpdateResult } from './types.ts';
 import {
   annotations,
   containerImage,
   containerNames,
-  deploymentRef,
+  kindOf,
   ownerOf,
   patchContainerImage,
-  readDeployment,
-} from './deployment.ts';
-import { containerNotFound, deploymentNotFound, notInConfig } from './errors.ts';
-import { type EventRecorder, imageUpdatedEvent } from './events.ts';
-import type { UpdateInput, UpdateResult } from './types.ts';
+  readWorkload,
+  workloadLabel,
+  workloadRef,
+} from './workload.ts';
 
 /** Concurrent writers rarely collide twice; beyond that, let the activity's retry policy pace us. */
 const attempts = 3;
@@ -26,29 +28,37 @@ export async function updateDeploymentImage(
   recordEvent?: EventRecorder,
 ): Promise<UpdateResult> {
   const { namespace, deployment, container } = input.ref;
+  const kind = kindOf(input.ref);
+  const where = `${namespace}/${workloadLabel(kind, deployment)}`;
   for (let i = 0; i < attempts; i++) {
-    const d = await readDeployment(clients, namespace, deployment);
-    if (!d) throw deploymentNotFound(clients.name, namespace, deployment);
-    // A selector target is judged by the labels the Deployment has now.
+    const d = await readWorkload(clients, kind, namespace, deployment);
+    if (!d) throw deploymentNotFound(clients.name, namespace, deployment, kind);
+    // A selector target is judged by the labels the workload has now.
     const refused = authority.updateRefusal(input, d.metadata.labels);
     if (refused) throw notInConfig(refused);
     const owner = ownerOf(d);
     if (owner && (owner.pipeline !== input.pipeline || owner.instance !== authority.instance)) {
       throw ApplicationFailure.nonRetryable(
-        `${namespace}/${deployment} belongs to pipeline "${owner.pipeline}" of Freshet instance "${owner.instance}", not to pipeline "${input.pipeline}" of "${authority.instance}"; Freshet leaves it alone`,
+        `${where} belongs to pipeline "${owner.pipeline}" of Freshet instance "${owner.instance}", not to pipeline "${input.pipeline}" of "${authority.instance}"; Freshet leaves it alone`,
         'DeploymentOwnedElsewhere',
       );
     }
     const current = containerImage(d, container);
     if (current === undefined) {
-      throw containerNotFound(clients.name, namespace, deployment, container, containerNames(d));
+      throw containerNotFound(
+        clients.name,
+        namespace,
+        workloadLabel(kind, deployment),
+        container,
+        containerNames(d),
+      );
     }
     if (current === input.newImage)
       return { changed: false, generation: d.metadata.generation, image: current };
     // Someone changed it since the plan: theirs wins, and the stage stops (invariant 3).
     if (current !== input.previousImage) {
       throw ApplicationFailure.nonRetryable(
-        `${namespace}/${deployment} container ${container} now runs ${current}, not ${input.previousImage} as planned; someone else changed it, so Freshet leaves it alone`,
+        `${where} container ${container} now runs ${current}, not ${input.previousImage} as planned; someone else changed it, so Freshet leaves it alone`,
         'DeploymentDrifted',
       );
     }
@@ -67,12 +77,12 @@ export async function updateDeploymentImage(
         image: input.newImage,
         rolloutId: input.rolloutId,
       });
-      await recordEvent?.(clients, deploymentRef(patched), event);
+      await recordEvent?.(clients, workloadRef(patched), event);
       return { changed: true, generation: patched.metadata.generation, image: input.newImage };
     }
   }
   throw ApplicationFailure.retryable(
-    `cluster ${clients.name}: ${namespace}/${deployment} container ${container} kept changing while we set ${input.newImage}`,
+    `cluster ${clients.name}: ${where} container ${container} kept changing while we set ${input.newImage}`,
     'DeploymentConflict',
   );
 }

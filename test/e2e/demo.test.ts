@@ -20,7 +20,7 @@ describe('npm run demo', () => {
     expect(output).toContain('detected after');
     expect(output).toContain('Production waits for your approval');
     expect(output).toMatch(/check "app health": passing/);
-    expect(output).toContain('rollout succeeded: 2 stages succeeded; 6 Deployments updated');
+    expect(output).toContain('rollout succeeded: 2 stages succeeded; 6 workloads updated');
     expect(output).toContain('6 targets, 0 not on the newest build');
     expect(code).toBe(0);
   }, 300_000);

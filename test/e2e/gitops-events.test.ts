@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   AppsV1Api,
+  BatchV1Api,
   CoreV1Api,
   EventsV1Api,
   KubeConfig,
@@ -252,6 +253,7 @@ describe('Kubernetes Events', () => {
       config: restricted,
       apps: restricted.makeApiClient(AppsV1Api),
       core: restricted.makeApiClient(CoreV1Api),
+      batch: restricted.makeApiClient(BatchV1Api),
     };
     const failed: { reason: string; error: string }[] = [];
     const a = activitiesWith(clients, { failed: (e) => failed.push(e) });

@@ -5,7 +5,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AppsV1Api, CoreV1Api, KubernetesObjectApi, type V1ClusterRole } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  KubernetesObjectApi,
+  type V1ClusterRole,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import type { ClusterClients } from '../../worker/clusters.ts';
@@ -68,6 +74,7 @@ describe('inventory RBAC from deploy/kubernetes/inventory', () => {
           config,
           apps: config.makeApiClient(AppsV1Api),
           core: config.makeApiClient(CoreV1Api),
+          batch: config.makeApiClient(BatchV1Api),
         },
       ],
     ]);

@@ -1,7 +1,7 @@
 // The rollout workflow's Kubernetes activities against the stack's real apiserver and deployment
 // controller: KWOK makes good images Ready and keeps `sha256:bad0…` digests in ImagePullBackOff.
 import { randomBytes } from 'node:crypto';
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -161,6 +161,7 @@ describe('planStage', () => {
       name: 'restricted',
       config: restricted,
       apps: restricted.makeApiClient(AppsV1Api),
+      batch: restricted.makeApiClient(BatchV1Api),
       core: restricted.makeApiClient(CoreV1Api),
     };
     const nobody = createKubernetesActivities({

@@ -85,7 +85,7 @@ describe('a rollback never gives up while the broken image runs', () => {
     await rbac.createNamespacedRoleBinding({ namespace: f.staging, body: renamed(binding, namespaces) });
     const result = await f.result(id);
     expect(result.outcome, result.reason).toBe('rolled_back');
-    expect(result.reason).toContain('rolled back 1 Deployment');
+    expect(result.reason).toContain('rolled back 1 workload');
     expect(Object.values(await f.images(f.staging))).toEqual(f.deployments.map(() => f.baseline.reference));
     await waitFor('freshet_rollback_stuck 0', async () => (await stuckMetric()) === 0);
     // However long it was stuck, the history stayed small: the retries are the server's.

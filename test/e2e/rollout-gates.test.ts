@@ -80,7 +80,7 @@ describe('rollout gates', () => {
     const result = await fx.result(id);
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(result.outcome).toBe('aborted');
-    expect(result.reason).toMatch(/^stage staging: aborted by frank; rolled back 1 Deployment$/);
+    expect(result.reason).toMatch(/^stage staging: aborted by frank; rolled back 1 workload$/);
     expect(Object.values(await fx.images(fx.staging))).toEqual(
       fx.deployments.map(() => fx?.baseline.reference),
     );
@@ -101,7 +101,7 @@ describe('rollout gates', () => {
     await fx.client.workflow.getHandle(id).cancel();
     const result = await fx.result(id);
     expect(result.outcome).toBe('aborted');
-    expect(result.reason).toBe('stage staging: aborted by cancellation; rolled back 1 Deployment');
+    expect(result.reason).toBe('stage staging: aborted by cancellation; rolled back 1 workload');
     expect(Object.values(await fx.images(fx.staging))).toEqual(
       fx.deployments.map(() => fx?.baseline.reference),
     );
@@ -151,7 +151,7 @@ describe('rollout gates', () => {
     const result = await fx.result(await fx.request(broken));
     expect(Date.now() - started).toBeLessThan(120_000);
     expect(result.reason).toMatch(/^stage staging: \S+\/web-2 not ready/);
-    expect(result.reason).toContain('rolled back 3 Deployments');
+    expect(result.reason).toContain('rolled back 3 workloads');
     // The siblings were stopped and put back. web-2 itself is back on its previous image too, but
     // with a 1 s progress deadline it may count as unhealthy again on a slow machine ("failed").
     expect(['rolled_back', 'failed']).toContain(result.outcome);

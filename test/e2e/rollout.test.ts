@@ -146,7 +146,7 @@ describe('rollout: automatic rollback in staging', () => {
       const result = await fx.result(await fx.request(broken));
       expect(result.outcome).toBe('rolled_back');
       expect(result.reason).toMatch(/stage staging: .*web-1 not ready after 15s.*ImagePullBackOff/);
-      expect(result.reason).toContain('rolled back 1 Deployment');
+      expect(result.reason).toContain('rolled back 1 workload');
       expect(result.targets.find((t) => t.deployment === 'web-1')?.state).toBe('rolled_back');
       expect(Object.values(await fx.images(fx.staging))).toEqual(
         fx.deployments.map(() => fx.baseline.reference),

@@ -195,6 +195,7 @@ export class ClusterModel {
   private state(d: Stored): DeploymentState {
     const containers = Object.entries(d.containers).map(([name, image]) => ({ name, image }));
     return {
+      kind: 'Deployment',
       namespace: d.namespace,
       name: d.name,
       metadata: {
@@ -205,7 +206,7 @@ export class ClusterModel {
         resourceVersion: String(d.generation),
         ...(d.labels ? { labels: d.labels } : {}),
       },
-      spec: { replicas: 1, selector: {}, template: { spec: { containers } } },
+      spec: { replicas: 1, selector: {}, template: { spec: { containers, initContainers: [] } } },
       status: {
         observedGeneration: d.generation,
         replicas: 1,

@@ -1,17 +1,23 @@
 // Kubernetes clients and fixtures for end-to-end tests against the stack's apiserver.
-import { AppsV1Api, CoreV1Api, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { waitFor } from './wait.ts';
 
 export interface Kube {
   config: KubeConfig;
   core: CoreV1Api;
   apps: AppsV1Api;
+  batch: BatchV1Api;
 }
 
 export function kubeClients(kubeconfig: string): Kube {
   const config = new KubeConfig();
   config.loadFromFile(kubeconfig);
-  return { config, core: config.makeApiClient(CoreV1Api), apps: config.makeApiClient(AppsV1Api) };
+  return {
+    config,
+    core: config.makeApiClient(CoreV1Api),
+    apps: config.makeApiClient(AppsV1Api),
+    batch: config.makeApiClient(BatchV1Api),
+  };
 }
 
 /** Creates a namespace and waits for its default ServiceAccount, without which pods are refused. */

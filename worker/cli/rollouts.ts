@@ -12,6 +12,7 @@ import {
   type RolloutStatus,
   resumeSignal,
   rolloutStatusQuery,
+  workloadName,
 } from '../../workflows/rollout-messages.ts';
 import {
   hasSearchAttributes,
@@ -93,7 +94,7 @@ function unqueried(rollouts: RolloutOverview[]): string[] {
 function waitingFor(r: RolloutStatus): string | undefined {
   const stuck = r.rollbackStuck ?? [];
   if (stuck.length) {
-    const targets = stuck.map((t) => `${t.namespace}/${t.deployment}`).join(', ');
+    const targets = stuck.map((t) => workloadName(t)).join(', ');
     const error = stuck[0]?.error ?? '';
     return `rollback stuck since ${stuck[0]?.since}, retrying: ${targets} (${error.length > 120 ? `${error.slice(0, 117)}...` : error})`;
   }
@@ -102,7 +103,7 @@ function waitingFor(r: RolloutStatus): string | undefined {
     return `${r.approval.signedOnly ? 'signed ' : ''}approval by ${who} until ${r.approval.deadline}`;
   }
   const updating = r.targets.filter((t) => t.state === 'updating');
-  return updating.length ? updating.map((t) => `${t.namespace}/${t.deployment}`).join(', ') : undefined;
+  return updating.length ? updating.map((t) => workloadName(t)).join(', ') : undefined;
 }
 
 /** Accepts a full workflow id, or any unique part of a running rollout's id. */

@@ -32,6 +32,7 @@ export async function planStage(state: RolloutState, stage: StageSpec): Promise<
       stage: stage.name,
       cluster: t.cluster,
       namespace: t.namespace,
+      ...(t.kind ? { kind: t.kind } : {}),
       deployment: t.deployment,
       container: t.container,
       state: t.action === 'skip' ? 'skipped' : 'pending',

@@ -7,7 +7,7 @@
 import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import type { RollbackResult } from '../../activities/kubernetes/types.ts';
 import { limit } from '../limit.ts';
-import type { StageSpec } from '../rollout-messages.ts';
+import { type StageSpec, workloadName } from '../rollout-messages.ts';
 import { awaitDeploymentReadyFor, kubeWrite, persistentRollback, report } from './activities.ts';
 import { failureMessage } from './failures.ts';
 import { notifyEvent } from './notify.ts';
@@ -73,7 +73,7 @@ async function rollbackByWave(
     await Promise.all(
       inWave.map((c) =>
         bound(async () => {
-          const name = `${c.ref.namespace}/${c.ref.deployment}`;
+          const name = workloadName(c.ref);
           let r: Awaited<ReturnType<typeof patchBackUntilDone>>;
           try {
             r = await patchBackUntilDone(state, stage, c, reason);
@@ -161,7 +161,13 @@ function markStuck(state: RolloutState, stage: StageSpec, c: Compensation, error
   const first = !status.rollbackStuck?.length;
   status.rollbackStuck = [
     ...(status.rollbackStuck ?? []),
-    { namespace: c.ref.namespace, deployment: c.ref.deployment, since: now(), error },
+    {
+      namespace: c.ref.namespace,
+      ...(c.ref.kind ? { kind: c.ref.kind } : {}),
+      deployment: c.ref.deployment,
+      since: now(),
+      error,
+    },
   ];
   c.target.detail = `rollback keeps failing, retrying: ${error}`;
   setPhase(state, 'rollback-stuck');
@@ -178,7 +184,7 @@ function markStuck(state: RolloutState, stage: StageSpec, c: Compensation, error
 async function clearStuck(state: RolloutState, stage: StageSpec, c: Compensation): Promise<void> {
   const { status } = state;
   status.rollbackStuck = (status.rollbackStuck ?? []).filter(
-    (s) => s.namespace !== c.ref.namespace || s.deployment !== c.ref.deployment,
+    (s) => s.namespace !== c.ref.namespace || s.kind !== c.ref.kind || s.deployment !== c.ref.deployment,
   );
   if (c.target.detail?.startsWith('rollback keeps failing')) delete c.target.detail;
   if (status.rollbackStuck.length > 0) return;
@@ -202,15 +208,13 @@ async function reportStuck(state: RolloutState, stage: StageSpec, stuck: boolean
 function markDrift(c: Compensation, currentImage: string, problems: string[]): void {
   c.target.state = 'drift';
   c.target.detail = `changed by someone else (now ${currentImage || 'gone'}); left alone`;
-  problems.push(`${c.ref.namespace}/${c.ref.deployment} drifted to ${currentImage || 'nothing'}; left alone`);
+  problems.push(`${workloadName(c.ref)} drifted to ${currentImage || 'nothing'}; left alone`);
 }
 
 function markUnhealthy(c: Compensation, err: unknown, problems: string[]): void {
   c.target.state = 'failed';
   c.target.detail = `rolled back, but not healthy: ${failureMessage(err)}`;
-  problems.push(
-    `${c.ref.namespace}/${c.ref.deployment} rolled back but is not healthy: ${failureMessage(err)}`,
-  );
+  problems.push(`${workloadName(c.ref)} rolled back but is not healthy: ${failureMessage(err)}`);
 }
 
 /** Rollouts recorded before rollbackUntilDonePatch replay through this path. */
@@ -225,7 +229,7 @@ async function rollbackOneByOne(
   let reverted = 0;
   const awaitReady = awaitDeploymentReadyFor(stage.rolloutTimeoutMs);
   for (const c of [...compensations].reverse()) {
-    const name = `${c.ref.namespace}/${c.ref.deployment}`;
+    const name = workloadName(c.ref);
     try {
       const r = await kubeWrite.rollbackDeployment({
         ref: c.ref,

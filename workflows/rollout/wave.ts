@@ -67,13 +67,16 @@ async function rollTarget(
     (t) =>
       t.stage === stage.name &&
       t.namespace === planned.namespace &&
+      t.kind === planned.kind &&
       t.deployment === planned.deployment &&
       t.container === planned.container,
   );
   if (!target) throw new Error(`no status for ${planned.namespace}/${planned.deployment}`);
+  // Without a kind (a Deployment), the inputs are exactly those of histories before kinds.
   const ref: TargetRef = {
     cluster: planned.cluster,
     namespace: planned.namespace,
+    ...(planned.kind ? { kind: planned.kind } : {}),
     deployment: planned.deployment,
     container: planned.container,
   };
@@ -115,6 +118,7 @@ async function rollTarget(
       image: state.newImage,
       timeoutMs: stage.rolloutTimeoutMs,
       deadlineAt: Date.now() + stage.rolloutTimeoutMs,
+      ...(planned.awaitNextJob ? { awaitNextJob: true } : {}),
     });
   } catch (err) {
     const reverted = revertedDetails(err);

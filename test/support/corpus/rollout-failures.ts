@@ -54,7 +54,7 @@ export const multiwaveRollback: Scenario = {
         const id = await fx.request(await fx.push({ broken: true }));
         const result = await fx.result(id);
         expectOutcome('multiwave-rollback', result.outcome, 'rolled_back');
-        expectReason('multiwave-rollback', result, /web-[34] not ready.*rolled back 4 Deployments/);
+        expectReason('multiwave-rollback', result, /web-[34] not ready.*rolled back 4 workloads/);
         await allBaseline(fx, fx.staging);
         return [await historyOf(ctx, 'rollout-multiwave-rollback', id)];
       },
@@ -82,7 +82,7 @@ export const firstFailureCancel: Scenario = {
         const result = await fx.result(id);
         // web-2's own 1 s deadline may flag it again after its rollback on a slow machine.
         expectOutcome('first-failure-cancel', result.outcome, 'rolled_back', 'failed');
-        expectReason('first-failure-cancel', result, /not ready.*rolled back 3 Deployments/);
+        expectReason('first-failure-cancel', result, /not ready.*rolled back 3 workloads/);
         return [await historyOf(ctx, 'rollout-first-failure-cancel', id)];
       },
     ),

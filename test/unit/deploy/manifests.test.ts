@@ -201,8 +201,13 @@ describe('deploy/kubernetes', () => {
     const bindings = ofKind<V1RoleBinding>('RoleBinding');
     const allowed: Record<string, string[]> = {
       'apps/deployments': ['get', 'list', 'watch', 'patch'],
+      'apps/statefulsets': ['get', 'list', 'watch', 'patch'],
+      'apps/daemonsets': ['get', 'list', 'watch', 'patch'],
+      'batch/cronjobs': ['get', 'list', 'watch', 'patch'],
       'apps/replicasets': ['get', 'list'],
-      '/pods': ['get', 'list'],
+      'batch/jobs': ['list'],
+      // delete: a StatefulSet rollback releases the pod stuck on the broken build.
+      '/pods': ['get', 'list', 'delete'],
       // Kubernetes Events on what Freshet changes: create only, never read or delete.
       'events.k8s.io/events': ['create'],
     };

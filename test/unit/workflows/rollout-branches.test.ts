@@ -120,7 +120,7 @@ describe('rollout workflow branches (time-skipping test server, replaced activit
       update('prd/web-2', 'a'),
     ]);
     expect(result.outcome).toBe('succeeded');
-    expect(result.reason).toBe('2 stages succeeded; 5 Deployments updated');
+    expect(result.reason).toBe('2 stages succeeded; 5 workloads updated');
     expect(result.stages.map((s) => [s.name, s.outcome])).toEqual([
       ['staging', 'succeeded'],
       ['production', 'succeeded'],
@@ -135,7 +135,7 @@ describe('rollout workflow branches (time-skipping test server, replaced activit
     const result = await wf.withWorker({ cluster }, async (run) => (await start(run, input)).result());
     expect(cluster.patches).toEqual([update('stg/web-1', 'b'), rollback('stg/web-1')]);
     expect(result.outcome).toBe('rolled_back');
-    expect(result.reason).toMatch(/^stage staging: stg\/web-1 not ready .*; rolled back 1 Deployment$/);
+    expect(result.reason).toMatch(/^stage staging: stg\/web-1 not ready .*; rolled back 1 workload$/);
     expect(result.targets.map((t) => [t.deployment, t.state])).toEqual([
       ['web-1', 'rolled_back'],
       ['web-2', 'pending'],
@@ -163,7 +163,7 @@ describe('rollout workflow branches (time-skipping test server, replaced activit
       rollback('stg/web-1'),
     ]);
     expect(result.outcome).toBe('rolled_back');
-    expect(result.reason).toMatch(/; rolled back 2 Deployments$/);
+    expect(result.reason).toMatch(/; rolled back 2 workloads$/);
     expect(cluster.image('stg', 'web-3', 'app')).toBe(baseline);
   });
 
@@ -187,7 +187,7 @@ describe('rollout workflow branches (time-skipping test server, replaced activit
       [rollback('stg/web-1'), rollback('stg/web-2'), rollback('stg/web-3')],
     ]);
     expect(result.outcome).toBe('rolled_back');
-    expect(result.reason).toMatch(/^stage staging: stg\/web-2 not ready .*; rolled back 3 Deployments$/);
+    expect(result.reason).toMatch(/^stage staging: stg\/web-2 not ready .*; rolled back 3 workloads$/);
     expect(
       cancelled
         .map((c) => `${c.activity} ${(c.input as { ref: { deployment: string } }).ref.deployment}`)
@@ -209,7 +209,7 @@ describe('rollout workflow branches (time-skipping test server, replaced activit
     expect(cluster.patches).toEqual([update('stg/web-1', 'e'), rollback('stg/web-1')]);
     expect(result.outcome).toBe('rolled_back');
     expect(result.reason).toBe(
-      'stage staging: check "api" failed after wave 1/2: failed as the test said; rolled back 1 Deployment',
+      'stage staging: check "api" failed after wave 1/2: failed as the test said; rolled back 1 workload',
     );
   });
 
@@ -243,7 +243,7 @@ describe('rollout workflow branches (time-skipping test server, replaced activit
     ]);
     expect(result.outcome).toBe('rolled_back');
     expect(result.reason).toBe(
-      'stage staging: check "api" failed during the 10m soak: failed as the test said; rolled back 2 Deployments',
+      'stage staging: check "api" failed during the 10m soak: failed as the test said; rolled back 2 workloads',
     );
   });
 
@@ -264,7 +264,7 @@ describe('rollout workflow branches (time-skipping test server, replaced activit
       rollback('stg/web-1'),
     ]);
     expect(result.outcome).toBe('aborted');
-    expect(result.reason).toBe('stage staging: aborted by ops; rolled back 2 Deployments');
+    expect(result.reason).toBe('stage staging: aborted by ops; rolled back 2 workloads');
     expect(cancelled.map((c) => c.activity)).toEqual(['awaitDeploymentReady']);
   });
 
@@ -365,7 +365,7 @@ describe('rollout workflow branches (time-skipping test server, replaced activit
     expect(cluster.image('stg', 'web-1', 'app')).toBe('registry.test/acme/web:hotfix');
     expect(result.outcome).toBe('failed');
     expect(result.reason).toMatch(
-      /; rolled back 1 Deployment; stg\/web-1 drifted to registry\.test\/acme\/web:hotfix; left alone$/,
+      /; rolled back 1 workload; stg\/web-1 drifted to registry\.test\/acme\/web:hotfix; left alone$/,
     );
     expect(result.targets.map((t) => [t.deployment, t.state])).toEqual([
       ['web-1', 'drift'],
@@ -388,7 +388,7 @@ describe('rollout workflow branches (time-skipping test server, replaced activit
     expect(cluster.image('stg', 'web-2', 'app')).toBe('registry.test/acme/web:hotfix');
     expect(result.outcome).toBe('rolled_back');
     expect(result.reason).toMatch(
-      /someone else changed it, so Freshet leaves it alone; rolled back 1 Deployment$/,
+      /someone else changed it, so Freshet leaves it alone; rolled back 1 workload$/,
     );
     expect(result.targets.map((t) => [t.deployment, t.state])).toEqual([
       ['web-1', 'rolled_back'],

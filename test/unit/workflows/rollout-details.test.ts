@@ -130,6 +130,34 @@ describe('rollout summary and details', () => {
     expect(text).not.toContain('Waiting for approval');
   });
 
+  it('names a workload of another kind as kubectl does, a Deployment by its name', () => {
+    const target = {
+      stage: 'staging',
+      cluster: 'c',
+      namespace: 'shop',
+      container: 'app',
+      state: 'updating' as const,
+      previousImage: 'a',
+      image: 'b',
+    };
+    const text = rolloutCurrentDetails(
+      status({
+        targets: [
+          { ...target, kind: 'StatefulSet', deployment: 'db' },
+          { ...target, kind: 'CronJob', deployment: 'report' },
+          { ...target, deployment: 'web' },
+        ],
+        rollbackStuck: [
+          { namespace: 'shop', kind: 'DaemonSet', deployment: 'agent', since: 'x', error: '403 Forbidden' },
+        ],
+      }),
+    );
+    expect(text).toContain('| staging | shop/statefulset/db | updating |');
+    expect(text).toContain('| staging | shop/cronjob/report | updating |');
+    expect(text).toContain('| staging | shop/web | updating |');
+    expect(text).toContain('(shop/daemonset/agent: 403 Forbidden)');
+  });
+
   it('shows the outcome once finished', () => {
     const text = rolloutCurrentDetails(
       status({ phase: 'done', outcome: 'rolled_back', reason: 'stage staging: x' }),
