@@ -409,14 +409,14 @@ describe('rollout workflow branches (time-skipping test server, replaced activit
       return handle.result();
     });
     // web-1 is left to its new owner; web-2, which this stage also changed, is rolled back.
-    expect(cluster.patches).toEqual([
-      update('stg/web-1', 'e'),
-      update('stg/web-2', 'e'),
+    // One wave: its two updates run side by side, in either order.
+    expectPatches(cluster.patches, [
+      [update('stg/web-1', 'e'), update('stg/web-2', 'e')],
       rollback('stg/web-2'),
     ]);
     expect(result.outcome).toBe('reverted');
     expect(result.reason).toMatch(
-      /^stage staging: stg\/web-1 container app was set to .* by field manager argocd-controller \(Argo CD\) while Freshet waited for .*; rolled back 1 Deployment$/,
+      /^stage staging: stg\/web-1 container app was set to .* by field manager argocd-controller \(Argo CD\) while Freshet waited for .*; rolled back 1 workload$/,
     );
     expect(result.targets.map((t) => [t.deployment, t.state, t.detail ?? ''])).toEqual([
       ['web-1', 'reverted', 'image put back by field manager argocd-controller; left alone'],
