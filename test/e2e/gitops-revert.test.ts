@@ -62,7 +62,7 @@ describe('a GitOps controller reverts the image during a rollout', () => {
     expect(result.reason).toContain(
       `${fx.staging}/web-1 container web-1 was set to ${fx.baseline.reference} by field manager argocd-controller (Argo CD)`,
     );
-    expect(result.reason).toMatch(/rolled back 1 Deployment$/);
+    expect(result.reason).toMatch(/rolled back 1 workload$/);
     expect(result.targets.map((t) => [t.stage, t.deployment, t.state])).toEqual([
       ['staging', 'web-1', 'reverted'],
       ['staging', 'web-2', 'rolled_back'],
