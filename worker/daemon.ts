@@ -5,15 +5,18 @@ import { fileURLToPath } from 'node:url';
 import { VersionApi } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { createFreezeActivities } from '../activities/freeze/index.ts';
 import { createHealthActivities } from '../activities/health/index.ts';
 import { createKubernetesActivities } from '../activities/kubernetes/index.ts';
 import { createRolloutReportActivities } from '../activities/rollout/report.ts';
 import { createRolloutRequestActivities } from '../activities/rollout/request.ts';
 import { createWatchActivities } from '../activities/watch/check-images.ts';
+import { createWindowActivities } from '../activities/windows/index.ts';
 import type { Config } from '../config/schema.ts';
 import { resolveSecret } from '../config/secrets.ts';
 import { buildClusterClients } from './clusters.ts';
 import { foreignWorkflowProblem, foreignWorkflows } from './foreign-workflows.ts';
+import { publishFreezes } from './freezes.ts';
 import { collectTargets, publishFreshness } from './freshness.ts';
 import { type HttpServer, startHttpServer } from './http.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -97,6 +100,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...createKubernetesActivities({ clusters, config }),
       ...createHealthActivities({ config }),
       ...createRolloutReportActivities(metrics),
+      ...createWindowActivities(),
+      // sendFreezeNotification: where a freeze change reaches the notification sinks.
+      ...createFreezeActivities({ client, taskQueue: temporal.taskQueue, instance: temporal.instance, log }),
     },
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
   });
@@ -110,6 +116,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     metrics.approvalsPending.reset();
     for (const p of pendingApprovals)
       metrics.approvalsPending.set({ pipeline: p.pipeline, stage: p.stage }, p.count);
+    await publishFreezes(metrics, client, config);
   };
   let freshnessTimer: NodeJS.Timeout | undefined;
   const scheduleFreshness = () => {
@@ -276,5 +283,6 @@ function initRolloutSeries(metrics: Metrics, config: Config): void {
       for (const reason of rollbackReasons) metrics.rollbacks.inc({ pipeline, stage: stage.name, reason }, 0);
       metrics.rollbackStuck.set({ pipeline, stage: stage.name }, 0);
     }
+    metrics.freezeActive.set({ pipeline }, 0);
   }
 }

@@ -9,6 +9,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { TargetRef } from '../../activities/kubernetes/types.ts';
+import type { FreezeSnapshot } from '../freeze-messages.ts';
 import type { PendingApproval } from '../rollout-approval.ts';
 import { rolloutCurrentDetails } from '../rollout-details.ts';
 import {
@@ -51,6 +52,10 @@ export interface RolloutState {
   readonly stuckScopes: Set<CancellationScope>;
   /** Who gave a stuck rollback up. */
   rollbackAbandonedBy?: string;
+  /** The newest freeze state this rollout heard of (freezeChanged signal or currentFreeze). */
+  freeze?: FreezeSnapshot;
+  /** Whether this run honours freezes (freezePatch), decided at its first safe point. */
+  freezeAware?: boolean;
   publishedPhase?: string;
   publishedStage?: string;
 }
