@@ -12,12 +12,12 @@ const utcClock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 export const waitedForWindow: Scenario = {
   branch: 'waited-for-window',
   summary:
-    'the staging window opens 8 s after the request: the first wave waits on a timer, then both stages run',
+    'the staging window opens 20 s after the request: the first wave waits on a timer, then both stages run',
   stems: ['rollout-waited-for-window'],
   record: (ctx) =>
     withFixture(ctx, {}, async (fx) => {
       const pushed = await fx.push();
-      const opensAt = Math.ceil((Date.now() + 8_000) / 1_000) * 1_000;
+      const opensAt = Math.ceil((Date.now() + 20_000) / 1_000) * 1_000;
       const { config } = withStagingWindows(
         ctx.stack,
         fx,
