@@ -82,23 +82,28 @@ describe('a change window holds the waves until it opens', () => {
   it('waits for a window that opens 20 s after the rebuild, then rolls out', async () => {
     const rebuild = await fx.push();
     const opensAt = Math.ceil((Date.now() + 20_000) / 1_000) * 1_000;
-    const { yaml } = withStagingWindows(
+    const { yaml, config } = withStagingWindows(
       stack,
       fx,
       `[ { from: "${berlinClock(opensAt)}", to: "${berlinClock(opensAt + 3_600_000)}", timeZone: Europe/Berlin } ]`,
     );
     const configPath = join(dir, 'window.yaml');
     writeFileSync(configPath, yaml);
-    const requested = await freshet(fx, configPath, [
-      'rollout',
-      fx.image,
-      '--digest',
-      rebuild.digest,
-      '--tag',
-      '1.0',
-    ]);
-    expect(requested.stderr).toBe('');
-    const id = /requested (\S+)/.exec(requested.stdout)?.[1] ?? '';
+    // What `freshet rollout IMAGE --digest D` does with this config, in-process: a CLI start can
+    // take longer than 20 s on a loaded machine, and the window would be open before it asks.
+    const { rolloutId: id } = await requestRollout(
+      { client: fx.client, config, searchAttributes: true },
+      {
+        pipeline: fx.pipeline,
+        image: fx.image,
+        registry: config.registries[0]?.name ?? '',
+        repository: fx.repository,
+        tag: rebuild.tag,
+        digest: rebuild.digest,
+        trigger: 'manual',
+        detectedAt: new Date().toISOString(),
+      },
+    );
 
     // A precondition, not the behaviour under test: the request reached Temporal before the opening.
     expect(
