@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { requestRollout } from '../../activities/rollout/request.ts';
 import { freezeCommand } from '../../worker/cli/freeze.ts';
+import { statusCommand } from '../../worker/cli/rollouts.ts';
 import { freezeStatusQuery, freezeWorkflowId } from '../../workflows/freeze-messages.ts';
 import { type RolloutStatus, rolloutStatusQuery } from '../../workflows/rollout-messages.ts';
 import { createRolloutFixture, type RolloutFixture, withStagingWindows } from '../support/rollout-fixture.ts';
@@ -113,9 +114,10 @@ describe('a change window holds the waves until it opens', () => {
     const waiting = await phase(fx, id, 'waiting-for-window');
     expect(waiting.stage).toBe('staging');
     expect(waiting.window?.opensAt).toBe(new Date(opensAt).toISOString());
-    const listed = await freshet(fx, configPath, ['status']);
-    expect(listed.stdout).toContain('waiting-for-window');
-    expect(listed.stdout).toContain(`change window opening ${new Date(opensAt).toISOString()}`);
+    // What `freshet status` prints (in-process: a CLI start could outlast the wait).
+    const listed = await statusCommand(fx.client, config, false);
+    expect(listed).toContain('waiting-for-window');
+    expect(listed).toContain(`change window opening ${new Date(opensAt).toISOString()}`);
 
     // The first patch comes after the opening.
     expect(await patchedAt(fx, fx.staging, 'web-1', fx.baseline.reference)).toBeGreaterThanOrEqual(opensAt);
