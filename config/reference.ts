@@ -156,6 +156,14 @@ export const descriptions: Record<string, string> = {
   'pipelines.<name>.stages[].approval.approvers[].publicKeyFile': 'File holding that public key',
   'pipelines.<name>.stages[].approval.requireSignature':
     "Refuse unsigned decisions (the UI's signals too); every approver has a key",
+  'pipelines.<name>.stages[].windows':
+    'Change windows: a wave starts only inside one (default: any time); README "Windows and freezes"',
+  'pipelines.<name>.stages[].windows[].days': 'Days the window opens on (mon … sun)',
+  'pipelines.<name>.stages[].windows[].from': 'Local time it opens, HH:MM or HH:MM:SS',
+  'pipelines.<name>.stages[].windows[].to':
+    'Local time it closes (24:00: midnight); earlier than from: closes the next day',
+  'pipelines.<name>.stages[].windows[].timeZone':
+    'IANA time zone, such as Europe/Berlin; follows daylight saving',
   'pipelines.<name>.onNewerDigest': 'A newer build supersedes the running rollout at a safe point, or queues',
   inventory: 'Report the freshness of every workload in scope, in or out of a pipeline',
   'inventory.clusters': 'Clusters to read (default: every configured cluster)',

@@ -12,6 +12,7 @@ import { checkNotificationPipelines, notificationsSchema } from './notifications
 import { basicAuthFields, checkBasicAuth, exactlyOneSecret, filePath, secretRef } from './secret-refs.ts';
 import { checkTargetOwnership } from './target-ownership.ts';
 import { credentialsIn } from './url-credentials.ts';
+import { changeWindow } from './window-schema.ts';
 
 export { duration } from './duration-schema.ts';
 
@@ -405,6 +406,10 @@ const stage = z.strictObject({
       requireSignature: z.boolean().default(false),
     })
     .superRefine(approversConsistent)
+    .optional(),
+  windows: z
+    .array(changeWindow)
+    .min(1, 'leave windows out for a stage that may roll out at any time')
     .optional(),
 });
 

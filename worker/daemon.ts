@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { VersionApi } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { createFreezeActivities, freezeChangedEvent, logFreezeChange } from '../activities/freeze/index.ts';
 import { createHealthActivities } from '../activities/health/index.ts';
 import { createKubernetesActivities } from '../activities/kubernetes/index.ts';
 import { notificationEventTypes } from '../activities/notify/events.ts';
@@ -13,10 +14,12 @@ import { createNotificationSender } from '../activities/notify/send.ts';
 import { createRolloutReportActivities } from '../activities/rollout/report.ts';
 import { createRolloutRequestActivities } from '../activities/rollout/request.ts';
 import { createWatchActivities } from '../activities/watch/check-images.ts';
+import { createWindowActivities } from '../activities/windows/index.ts';
 import type { Config } from '../config/schema.ts';
 import { resolveSecret } from '../config/secrets.ts';
 import { buildClusterClients } from './clusters.ts';
 import { foreignWorkflowProblem, foreignWorkflows } from './foreign-workflows.ts';
+import { publishFreezes } from './freezes.ts';
 import { collectTargets, publishFreshness } from './freshness.ts';
 import { type HttpServer, startHttpServer } from './http.ts';
 import { publishInventory } from './inventory.ts';
@@ -119,6 +122,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...createHealthActivities({ config }),
       ...createRolloutReportActivities(metrics),
       ...createNotifyActivities({ sender: notifications, logger: log }),
+      ...createWindowActivities(),
+      ...createFreezeActivities({
+        client,
+        taskQueue: temporal.taskQueue,
+        instance: temporal.instance,
+        log,
+        // Logged, then sent in the background: a sink that is down never delays telling the rollouts.
+        sendFreezeNotification: async (change) => {
+          await logFreezeChange(log)(change);
+          void sendWithRetries(notifications, freezeChangedEvent(change), log);
+        },
+      }),
     },
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
   });
@@ -136,6 +151,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     metrics.approvalsPending.reset();
     for (const p of pendingApprovals)
       metrics.approvalsPending.set({ pipeline: p.pipeline, stage: p.stage }, p.count);
+    await publishFreezes(metrics, client, config);
   };
   let freshnessTimer: NodeJS.Timeout | undefined;
   const scheduleFreshness = () => {
@@ -333,5 +349,6 @@ function initRolloutSeries(metrics: Metrics, config: Config): void {
       for (const reason of rollbackReasons) metrics.rollbacks.inc({ pipeline, stage: stage.name, reason }, 0);
       metrics.rollbackStuck.set({ pipeline, stage: stage.name }, 0);
     }
+    metrics.freezeActive.set({ pipeline }, 0);
   }
 }

@@ -193,6 +193,18 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ['sink', 'event', 'result'],
       registers: [registry],
     }),
+    freezeActive: new Gauge({
+      name: 'freshet_freeze_active',
+      help: 'A freeze (freshet freeze) holds this pipeline: its own or one of every pipeline (1) or not (0)',
+      labelNames: ['pipeline'],
+      registers: [registry],
+    }),
+    freezeSince: new Gauge({
+      name: 'freshet_freeze_since_timestamp_seconds',
+      help: 'When the freeze that holds this pipeline began; absent while none does',
+      labelNames: ['pipeline'],
+      registers: [registry],
+    }),
   };
 }
 

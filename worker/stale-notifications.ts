@@ -4,7 +4,7 @@
 // the daemon's: after a restart a stale workload is told again, with the same Idempotency-Key
 // (the episode is in the event's id), so a receiver that keeps keys drops the repeat.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { WorkloadStaleEvent } from '../activities/notify/events.ts';
+import type { NotificationEvent, WorkloadStaleEvent } from '../activities/notify/events.ts';
 import type { NotificationSender } from '../activities/notify/send.ts';
 import type { TargetFreshness } from './freshness.ts';
 import type { LogSink } from './webhooks/types.ts';
@@ -52,7 +52,7 @@ export function createStaleTracker(staleAfterMs: number) {
  */
 export async function sendWithRetries(
   sender: NotificationSender,
-  event: WorkloadStaleEvent,
+  event: NotificationEvent,
   logger: LogSink,
   { attempts = 5, firstPauseMs = 2_000 } = {},
 ): Promise<void> {

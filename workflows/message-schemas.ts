@@ -85,6 +85,17 @@ const stageSpec = z.object({
   checkIntervalMs: milliseconds,
   // Checks are re-checked against the worker's config by the activity that runs them.
   checks: z.array(z.looseObject({ kind: z.enum(['http', 'prometheus']) })).max(100),
+  windows: z
+    .array(
+      z.object({
+        days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).max(7),
+        from: z.string().max(8),
+        to: z.string().max(8),
+        timeZone: z.string().max(64),
+      }),
+    )
+    .max(100)
+    .optional(),
   approval: z
     .looseObject({
       timeoutMs: milliseconds,
@@ -181,3 +192,38 @@ export function parseMessage<T>(
     ? { ok: true, value: result.data }
     : { ok: false, reason: messageProblem(result.error) };
 }
+
+const isoTime = z.iso.datetime({ offset: true, error: 'expected a time such as 2026-12-24T18:00:00Z' });
+const pipelineName = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a pipeline name from the config');
+const reason = z
+  .string({ error: 'say why: {"reason": "…"}' })
+  .trim()
+  .min(1, 'say why: {"reason": "…"}')
+  .max(maxCommentLength, `"reason" is at most ${maxCommentLength} characters`);
+
+/** The freeze Update. */
+export const freezeRequestMessage = z.strictObject({
+  pipeline: pipelineName.optional(),
+  reason,
+  by,
+  until: isoTime.optional(),
+});
+
+/** The unfreeze Update. */
+export const unfreezeRequestMessage = z.strictObject({ pipeline: pipelineName.optional(), by });
+
+const freezeEntry = z.strictObject({
+  reason: z.string().max(maxCommentLength),
+  by: z.string().max(maxByLength),
+  since: z.string().max(64),
+  until: z.string().max(64).optional(),
+});
+
+/** freezeChanged on a rollout: the freeze workflow's whole state. */
+export const freezeSnapshotMessage = z.strictObject({
+  version: z.number().int().nonnegative(),
+  all: freezeEntry.optional(),
+  pipelines: z.record(z.string().max(63), freezeEntry),
+});

@@ -47,6 +47,26 @@ export function rolloutCurrentDetails(status: RolloutStatus): string {
             `\`freshet approve ${status.rolloutId} --by your-name\`.`,
     );
   }
+  if (status.freeze && !status.outcome) {
+    const f = status.freeze;
+    lines.push(
+      '',
+      `**Frozen** (${f.scope === 'all' ? 'every pipeline' : `pipeline ${status.pipeline}`}) by ${f.by} since ${f.since}` +
+        `${f.until ? ` until ${f.until}` : ''}: ${f.reason.slice(0, 300)}`,
+      '',
+      status.phase === 'frozen'
+        ? 'Held at a safe point; no wave starts until the freeze is lifted'
+        : 'Stops at its next safe point (after the running wave and its checks)',
+      `(\`freshet unfreeze${f.scope === 'pipeline' ? ` --pipeline ${status.pipeline}` : ''}\`).`,
+    );
+  }
+  if (status.window && !status.outcome) {
+    lines.push(
+      '',
+      `**Waiting for a change window**: the next opens ${status.window.opensAt ?? 'not within two weeks'}` +
+        ` (windows: ${status.window.windows.join('; ')}).`,
+    );
+  }
   if (status.rollbackStuck?.length) {
     const first = status.rollbackStuck[0];
     lines.push(

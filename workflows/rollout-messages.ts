@@ -4,7 +4,9 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CheckOutcome, CheckSpec } from '../activities/health/types.ts';
 import type { TargetSpec, WorkloadKind } from '../activities/kubernetes/types.ts';
+import type { WindowSpec } from '../activities/windows/window-math.ts';
 import type { ApprovalSignature, ApproverKey } from './approval-signature.ts';
+import type { ActiveFreeze } from './freeze-messages.ts';
 import type { WaveSpec } from './rollout-waves.ts';
 import type { Trigger } from './watch-messages.ts';
 
@@ -43,6 +45,8 @@ export interface StageSpec {
     /** Refuse every unsigned decision, such as the UI's approve and reject signals. */
     requireSignature?: boolean;
   };
+  /** When the stage may start a wave (absent: any time). */
+  windows?: WindowSpec[];
 }
 
 /** The pipeline as configured when the rollout was requested; a config change never alters a running rollout. */
@@ -77,6 +81,10 @@ export type Phase =
   | 'checking'
   | 'soaking'
   | 'paused'
+  /** Held at a safe point by `freshet freeze` until the freeze is lifted. */
+  | 'frozen'
+  /** Outside the stage's change windows: a timer waits for the next one to open. */
+  | 'waiting-for-window'
   | 'rolling-back'
   /** A rollback cannot patch a target back yet; it keeps trying until it can or an operator aborts. */
   | 'rollback-stuck'
@@ -166,6 +174,10 @@ export interface RolloutStatus {
   supersededBy?: string;
   /** Plan-time warnings, such as targets that Argo CD or Flux manages (absent when none). */
   warnings?: string[];
+  /** The freeze that holds this rollout (at its next safe point, when it is mid-wave). */
+  freeze?: ActiveFreeze;
+  /** While waiting for a change window: when the next one opens, and the stage's windows. */
+  window?: { opensAt?: string; windows: string[] };
   /** Targets whose rollback keeps failing, with the first error; empty once they are patched back. */
   rollbackStuck?: {
     namespace: string;

@@ -48,6 +48,28 @@ export function describeEvent(event: NotificationEvent, ctx: DescribeContext): E
       ],
     };
   }
+  if (event.type === 'freeze.changed') {
+    const scope = event.pipeline ? `pipeline ${event.pipeline}` : 'every pipeline';
+    const title =
+      event.change === 'frozen'
+        ? `Rollouts of ${scope} are frozen by ${event.by}: ${event.reason}`
+        : event.change === 'unfrozen'
+          ? `The freeze of ${scope} was lifted${event.liftedBy ? ` by ${event.liftedBy}` : ''}`
+          : `The freeze of ${scope} expired`;
+    return {
+      title,
+      facts: [
+        { label: 'Scope', value: scope },
+        { label: 'Reason', value: event.reason },
+        { label: 'Frozen by', value: event.by },
+        { label: 'Since', value: event.since },
+        ...(event.until ? [{ label: 'Until', value: event.until }] : []),
+      ],
+      ...(event.change === 'frozen'
+        ? { commands: [`freshet unfreeze${event.pipeline ? ` --pipeline ${event.pipeline}` : ''}`] }
+        : {}),
+    };
+  }
   const r = event.rollout;
   const facts = [
     { label: 'Image', value: `${r.reference} (${r.image})` },

@@ -81,6 +81,22 @@ export interface WorkloadStaleEvent {
   at: string;
 }
 
+/** A freeze set (`freshet freeze`), lifted (`freshet unfreeze`) or expired at its `until`. */
+export interface FreezeChangedEvent {
+  type: 'freeze.changed';
+  change: 'frozen' | 'unfrozen' | 'expired';
+  /** Absent: every pipeline. */
+  pipeline?: string;
+  reason: string;
+  /** Who set it. */
+  by: string;
+  /** Who lifted it (unfrozen). */
+  liftedBy?: string;
+  since: string;
+  until?: string;
+  at: string;
+}
+
 export type NotificationEvent =
   | RolloutStartedEvent
   | ApprovalWaitingEvent
@@ -89,7 +105,8 @@ export type NotificationEvent =
   | RollbackStuckEvent
   | RolloutSucceededEvent
   | RolloutStoppedEvent
-  | WorkloadStaleEvent;
+  | WorkloadStaleEvent
+  | FreezeChangedEvent;
 
 export type NotificationEventType = NotificationEvent['type'];
 
@@ -104,6 +121,7 @@ export const notificationEventTypes = [
   'rollout.succeeded',
   'rollout.stopped',
   'workload.stale',
+  'freeze.changed',
 ] as const satisfies readonly NotificationEventType[];
 
 type Missing = Exclude<NotificationEventType, (typeof notificationEventTypes)[number]>;
@@ -128,10 +146,12 @@ export function notificationId(event: NotificationEvent): string {
       event.behindSince,
     ].join('/');
   }
+  if (event.type === 'freeze.changed')
+    return ['freeze', event.pipeline ?? '*', event.since, event.change].join('/');
   return `${event.rollout.rolloutId}/${event.type}/${event.stage}`;
 }
 
-/** The pipeline an event belongs to, for a sink's `pipelines` filter. */
-export function eventPipeline(event: NotificationEvent): string {
+/** The pipeline an event belongs to, for a sink's `pipelines` filter; undefined: every pipeline's. */
+export function eventPipeline(event: NotificationEvent): string | undefined {
   return 'rollout' in event ? event.rollout.pipeline : event.pipeline;
 }

@@ -25,7 +25,9 @@ export interface SinkResult {
 export function sinksFor(config: Config, event: NotificationEvent): SinkConfig[] {
   const pipeline = eventPipeline(event);
   return config.notifications.sinks.filter(
-    (s) => (!s.events || s.events.includes(event.type)) && (!s.pipelines || s.pipelines.includes(pipeline)),
+    (s) =>
+      (!s.events || s.events.includes(event.type)) &&
+      (!s.pipelines || pipeline === undefined || s.pipelines.includes(pipeline)),
   );
 }
 

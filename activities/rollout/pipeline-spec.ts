@@ -25,6 +25,7 @@ export function pipelineSpec(name: string, pipeline: PipelineConfig): PipelineSp
         checkIntervalMs: intervals.length > 0 ? Math.min(...intervals) : defaultCheckIntervalMs,
         checks: checkSpecsFromConfig(s.health.checks, { pipeline: name, stage: s.name }),
         ...(s.approval?.required ? { approval: approvalSpec(s.approval) } : {}),
+        ...(s.windows ? { windows: s.windows.map((w) => ({ ...w, days: [...w.days] })) } : {}),
       };
     }),
   };

@@ -235,3 +235,17 @@ ${opts.notifications ? `notifications: ${opts.notifications}` : ''}
     },
   };
 }
+
+/**
+ * The fixture's config as an operator's file with change windows on the staging stage (YAML of
+ * the `windows` list): the same task queue and targets, so a rollout requested with it runs on
+ * the fixture's daemon under those windows.
+ */
+export function withStagingWindows(
+  stack: Endpoints,
+  fx: RolloutFixture,
+  windows: string,
+): { yaml: string; config: Config } {
+  const yaml = fx.yaml.replace('\n        targets: [', `\n        windows: ${windows}\n        targets: [`);
+  return { yaml, config: stackConfig(stack, yaml, fx.env) };
+}

@@ -9,6 +9,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { FreezeActivities } from '../../activities/freeze/index.ts';
 import type { HealthActivities } from '../../activities/health/index.ts';
 import type { SoakInput, SoakResult } from '../../activities/health/soak.ts';
 import type { CheckOutcome, CheckSpec } from '../../activities/health/types.ts';
@@ -17,8 +18,10 @@ import type { NotifyActivities } from '../../activities/notify/index.ts';
 import type { RolloutEvent, RolloutReportActivities } from '../../activities/rollout/report.ts';
 import type { RolloutAsk, RolloutRequestActivities } from '../../activities/rollout/request.ts';
 import type { CheckImagesInput, WatchActivities } from '../../activities/watch/check-images.ts';
+import { createWindowActivities } from '../../activities/windows/index.ts';
 import { temporalTestServerLauncher } from '../../stack/layout.ts';
 import { workflowsPath } from '../../worker/daemon.ts';
+import { type FreezeChange, type FreezeSnapshot, noFreeze } from '../../workflows/freeze-messages.ts';
 import { pipelineWorkflowId, rolloutWorkflowId } from '../../workflows/rollout-messages.ts';
 import type { ClusterModel } from './cluster-model.ts';
 
@@ -39,6 +42,8 @@ export interface ReplacedActivities {
   checks?: CheckAnswer;
   /** Stands in for the sinks; default: every notification is delivered. */
   notify?: (event: NotificationEvent) => Promise<void>;
+  /** What currentFreeze answers; default nothing frozen. */
+  freeze?: () => FreezeSnapshot;
 }
 
 export interface WorkerRun {
@@ -218,7 +223,27 @@ function replacedActivities(replaced: ReplacedActivities, running: RunningActivi
       return [];
     },
   } satisfies NotifyActivities;
-  return { ...replaced.cluster.activities(), ...health, ...report, ...request, ...watch, ...notify };
+  // Freezes: the rollout's question is answered by the test; the freeze workflow's effects recorded only.
+  const freeze = {
+    async currentFreeze() {
+      return replaced.freeze?.() ?? noFreeze();
+    },
+    async announceFreeze(_input: { instance: string; snapshot: FreezeSnapshot }) {
+      return 0;
+    },
+    async notifyFreezeChange(_change: FreezeChange) {},
+  } satisfies FreezeActivities;
+  // The window math is pure: the real one.
+  return {
+    ...replaced.cluster.activities(),
+    ...health,
+    ...report,
+    ...request,
+    ...watch,
+    ...freeze,
+    ...notify,
+    ...createWindowActivities(),
+  };
 }
 
 function recordAll<A extends object>(

@@ -7,6 +7,7 @@ import { parseDuration } from '../../config/duration.ts';
 import { ConfigError, loadConfigFile } from '../../config/load.ts';
 import { workflowsPath } from '../daemon.ts';
 import { configPath, loadConfig, withClient } from './context.ts';
+import { freezeCommand, unfreezeCommand } from './freeze.ts';
 import { freshnessCommand } from './freshness.ts';
 import { inventoryCommand } from './inventory.ts';
 import { CliError } from './output.ts';
@@ -31,6 +32,7 @@ Commands:
   approve, reject   decide on a rollout waiting for approval
   pause, resume     hold a rollout at its next safe point, or let it go on
   abort             stop a rollout and roll its current stage back
+  freeze, unfreeze  stop every rollout (or one pipeline's) at its next safe point, start none
   rollout           roll out an image now (the newest build the watch saw, or --digest)
   freshness         every target: what it runs, the newest build, how long it is behind
                     (--all: every workload of the inventory, in or out of a pipeline)
@@ -109,6 +111,30 @@ ${configHelp}`,
 Stops the rollout now and rolls back what its current stage changed.
 
 ${configHelp}`,
+  freeze: `Usage: freshet freeze --reason TEXT [--pipeline P] [--until T] [--by NAME] [--config FILE]
+
+Freezes every pipeline of this Freshet (temporal.instance), or pipeline P: each running rollout
+stops at its next safe point (after the wave it is in and that wave's checks, or at once during a
+soak) and shows phase "frozen"; a rollout that starts while frozen waits before its first wave.
+Nothing is rolled back. The freeze shows in freshet status, in each rollout's details in the
+Temporal UI and in the metric freshet_freeze_active{pipeline}. A second freeze of the same scope
+replaces the first.
+
+${configHelp}
+  --reason TEXT       why (required); shown wherever the freeze is
+  --pipeline P        freeze only pipeline P (default: every pipeline)
+  --until T           lift the freeze by itself after a duration (2h, 1d) or at a time
+                      (2026-12-24T18:00:00Z)
+  --by NAME           who freezes (default: your login name)`,
+  unfreeze: `Usage: freshet unfreeze [--pipeline P] [--by NAME] [--config FILE]
+
+Lifts the freezes: without --pipeline every freeze (of every pipeline and of single pipelines),
+with it the freeze of pipeline P only (a freeze of every pipeline still holds P). Held rollouts
+go on from the safe point where they stopped.
+
+${configHelp}
+  --pipeline P        lift only the freeze of pipeline P
+  --by NAME           who lifts it (default: your login name)`,
   rollout: `Usage: freshet rollout IMAGE [--digest sha256:…] [--tag TAG] [--config FILE]
 
 Rolls IMAGE (its name in the config) out through its pipeline now: the newest build its watch
@@ -154,6 +180,9 @@ const options = {
   'json-logs': { type: 'boolean' },
   'check-secrets': { type: 'boolean' },
   'workflow-bundle': { type: 'string' },
+  pipeline: { type: 'string' },
+  until: { type: 'string' },
+  reason: { type: 'string' },
 } as const;
 
 async function main(argv: string[]): Promise<number> {
@@ -248,6 +277,31 @@ async function main(argv: string[]): Promise<number> {
       const rollout = need(positionals[0], 'which rollout? (freshet status lists them)');
       const config = loadConfig(v.config);
       return print(await withClient(config, (c) => controlCommand(c, config, command, rollout, v.by)));
+    }
+    case 'freeze': {
+      const reason = need(v.reason?.trim(), 'say why: --reason TEXT');
+      const config = loadConfig(v.config);
+      return print(
+        await withClient(config, (c) =>
+          freezeCommand(c, config, {
+            reason,
+            ...(v.pipeline ? { pipeline: v.pipeline } : {}),
+            ...(v.until ? { until: v.until } : {}),
+            ...(v.by ? { by: v.by } : {}),
+          }),
+        ),
+      );
+    }
+    case 'unfreeze': {
+      const config = loadConfig(v.config);
+      return print(
+        await withClient(config, (c) =>
+          unfreezeCommand(c, config, {
+            ...(v.pipeline ? { pipeline: v.pipeline } : {}),
+            ...(v.by ? { by: v.by } : {}),
+          }),
+        ),
+      );
     }
     case 'rollout': {
       const image = need(positionals[0], 'which image? (its name in the config)');

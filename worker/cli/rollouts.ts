@@ -22,6 +22,7 @@ import {
 } from '../rollouts.ts';
 import { watchStatuses } from '../watches.ts';
 import { loadSigningKey, signDecision } from './approval-signing.ts';
+import { freezeStatusLines } from './freeze.ts';
 import { CliError, shortDigest, table } from './output.ts';
 
 /** How long `status` waits for a rollout's worker to answer its status query. */
@@ -37,7 +38,8 @@ export async function statusCommand(client: Client, config: Config, json: boolea
     queryTimeoutMs: statusQueryTimeoutMs,
   });
   if (json) return JSON.stringify(rollouts.map(statusJson), null, 2);
-  if (rollouts.length === 0) return 'No rollouts are running.';
+  const frozen = await freezeStatusLines(client, config);
+  if (rollouts.length === 0) return [...frozen, 'No rollouts are running.'].join('\n');
   const rows = rollouts.map(({ status: r, ...seen }) =>
     r
       ? [
@@ -61,6 +63,7 @@ export async function statusCommand(client: Client, config: Config, json: boolea
   );
   const pending = rollouts.filter((r) => (r.status?.phase ?? r.phase) === 'awaiting-approval').length;
   return [
+    ...frozen,
     table(['ROLLOUT', 'PIPELINE', 'IMAGE', 'PHASE', 'STAGE', 'WAVE', 'WAITING FOR'], rows),
     '',
     `${rollouts.length} running, ${pending} awaiting approval${pending ? ' (freshet approve ROLLOUT --by NAME)' : ''}`,
@@ -98,6 +101,12 @@ function waitingFor(r: RolloutStatus): string | undefined {
     const error = stuck[0]?.error ?? '';
     return `rollback stuck since ${stuck[0]?.since}, retrying: ${targets} (${error.length > 120 ? `${error.slice(0, 117)}...` : error})`;
   }
+  if (r.freeze) {
+    const f = r.freeze;
+    const held = r.phase === 'frozen' ? 'frozen' : 'freeze (at the next safe point)';
+    return `${held} by ${f.by} since ${f.since}${f.until ? ` until ${f.until}` : ''}: ${f.reason}`;
+  }
+  if (r.window) return `change window opening ${r.window.opensAt ?? 'not within two weeks'}`;
   if (r.approval) {
     const who = r.approval.approvers?.length ? r.approval.approvers.join('|') : 'anyone';
     return `${r.approval.signedOnly ? 'signed ' : ''}approval by ${who} until ${r.approval.deadline}`;

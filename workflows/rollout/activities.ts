@@ -1,8 +1,10 @@
 // The activities a rollout calls, with the timeouts and retries each kind of call needs.
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { FreezeActivities } from '../../activities/freeze/index.ts';
 import type { HealthActivities } from '../../activities/health/index.ts';
 import type { KubernetesActivities } from '../../activities/kubernetes/index.ts';
 import type { RolloutReportActivities } from '../../activities/rollout/report.ts';
+import type { WindowActivities } from '../../activities/windows/index.ts';
 
 export const kube = proxyActivities<KubernetesActivities>({
   startToCloseTimeout: '1 minute',
@@ -31,6 +33,17 @@ export const health = proxyActivities<HealthActivities>({
 export const report = proxyActivities<RolloutReportActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 3 },
+});
+
+/** The freeze in force when a rollout starts; a failure after the retries counts as no freeze. */
+export const freezes = proxyActivities<FreezeActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '5 seconds', maximumAttempts: 5 },
+});
+/** Pure computation on the worker, recorded in the history (time-zone data stays out of replay). */
+export const windows = proxyLocalActivities<WindowActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['InvalidWindow'] },
 });
 
 /** The wait for a Deployment to be ready, bounded by the stage's rollout timeout. */

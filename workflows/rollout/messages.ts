@@ -3,9 +3,11 @@
 // status, so an operator sees it and no workflow task ever fails on input.
 import { log, setHandler } from '@temporalio/workflow';
 import type { z } from 'zod';
+import { freezeChangedSignal } from '../freeze-messages.ts';
 import {
   approvalMessage,
   decisionMessage,
+  freezeSnapshotMessage,
   operatorMessage,
   parseMessage,
   supersedeMessage,
@@ -22,6 +24,7 @@ import {
   rolloutStatusQuery,
   supersedeSignal,
 } from '../rollout-messages.ts';
+import { applyFreeze } from './freeze.ts';
 import { now, type RolloutState, refresh } from './state.ts';
 
 /** Ignored messages kept in the status: the newest few are enough to see what was sent. */
@@ -137,6 +140,11 @@ export function setRolloutHandlers(state: RolloutState): void {
       refresh(state);
     }),
     { description: 'A newer digest waits; stop at the next safe point' },
+  );
+  setHandler(
+    freezeChangedSignal,
+    onSignal('freezeChanged', freezeSnapshotMessage, (snapshot) => applyFreeze(state, snapshot)),
+    { description: 'Sent by the freeze workflow: the freezes in force (freshet freeze, freshet unfreeze)' },
   );
   setHandler(rolloutStatusQuery, () => status, { description: 'Stage, wave, targets and checks' });
 }

@@ -9,6 +9,7 @@ import { formatDuration } from '../rollout-approval.ts';
 import type { StageSpec } from '../rollout-messages.ts';
 import { recordOutcomes, runChecks, throwIfFailed } from './checks.ts';
 import { failureMessage } from './failures.ts';
+import { activeFreeze } from './freeze.ts';
 import { safePoint } from './safe-point.ts';
 import { type RolloutState, StageStop, setPhase } from './state.ts';
 
@@ -42,9 +43,15 @@ export async function soak(state: RolloutState, stage: StageSpec): Promise<'succ
           settled = { error };
         },
       );
-    await condition(() => settled !== undefined || status.paused || status.supersededBy !== undefined);
+    await condition(
+      () =>
+        settled !== undefined ||
+        status.paused ||
+        status.supersededBy !== undefined ||
+        (state.freezeAware === true && activeFreeze(state) !== undefined),
+    );
     if (!settled) {
-      // Paused or superseded: stop the checks, then the safe point decides.
+      // Paused, frozen or superseded: stop the checks, then the safe point decides.
       scope.cancel();
       await call;
       if (settled && 'error' in settled) continue;

@@ -29,7 +29,7 @@ export async function runStage(
     patched(boundedWavesPatch) ? defaultMaxParallel : undefined,
   );
   for (const wave of waves) {
-    const next = await safePoint(state);
+    const next = await safePoint(state, stage.windows);
     if (next === 'aborted') throw new StageStop('aborted', 'aborted', `aborted by ${state.abortedBy}`);
     // Before the first wave a newer digest waits its turn, unless this rollout is held anyway.
     if (next === 'superseded' && (wave.index > 0 || status.paused)) return 'superseded';

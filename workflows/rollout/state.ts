@@ -9,6 +9,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { TargetRef } from '../../activities/kubernetes/types.ts';
+import type { FreezeSnapshot } from '../freeze-messages.ts';
 import type { PendingApproval } from '../rollout-approval.ts';
 import { rolloutCurrentDetails } from '../rollout-details.ts';
 import {
@@ -53,6 +54,10 @@ export interface RolloutState {
   rollbackAbandonedBy?: string;
   /** Notifications in flight, and whether `rollout.started` went out; absent before the notifications patch. */
   notifications?: { pending: Promise<void>[]; started: boolean };
+  /** The newest freeze state this rollout heard of (freezeChanged signal or currentFreeze). */
+  freeze?: FreezeSnapshot;
+  /** Whether this run honours freezes (freezePatch), decided at its first safe point. */
+  freezeAware?: boolean;
   publishedPhase?: string;
   publishedStage?: string;
 }

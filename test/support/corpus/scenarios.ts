@@ -19,6 +19,7 @@ import {
   supersededBetweenWaves,
 } from './rollout-gates.ts';
 import { watchContinueAsNew, watchPacedByBudget, watchRebuildDetected } from './watch-scenarios.ts';
+import { frozenDuringSoak, waitedForWindow } from './windows-freezes.ts';
 
 export const scenarios: Scenario[] = [
   multiwaveRollback,
@@ -39,4 +40,6 @@ export const scenarios: Scenario[] = [
   watchRebuildDetected,
   watchContinueAsNew,
   watchPacedByBudget,
+  waitedForWindow,
+  frozenDuringSoak,
 ];

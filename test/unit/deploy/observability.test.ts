@@ -344,6 +344,7 @@ describe('prometheus rules', () => {
         'FreshetBaseImageBehind',
         'FreshetRollbackHappened',
         'FreshetApprovalWaitingTooLong',
+        'FreshetFreezeLong',
         'FreshetRollbackStuck',
         'FreshetRolloutReverted',
         'FreshetKubernetesEventsFailing',
@@ -416,6 +417,10 @@ describe('prometheus rules', () => {
           series: `freshet_workload_up_to_date{${inst},${fleet.replace('migrate', 'app')}}`,
           values: '1x5200',
         },
+        // web frozen since t=0; api's freeze gauge says 0 and it has no since series
+        { series: `freshet_freeze_active{${inst},pipeline="web"}`, values: '1x400' },
+        { series: `freshet_freeze_since_timestamp_seconds{${inst},pipeline="web"}`, values: '0x400' },
+        { series: `freshet_freeze_active{${inst},pipeline="api"}`, values: '0x400' },
       ],
       tests: [
         alerts('FreshetWorkloadStale', '6d23h', []),
@@ -445,6 +450,8 @@ describe('prometheus rules', () => {
         ]),
         alerts('FreshetBaseImageBehind', '2d23h', []),
         alerts('FreshetBaseImageBehind', '3d1h', [{ severity: 'info', image: 'web' }]),
+        alerts('FreshetFreezeLong', '23h50m', []),
+        alerts('FreshetFreezeLong', '24h20m', [{ severity: 'warning', pipeline: 'web' }]),
         alerts('FreshetApprovalWaitingTooLong', '23h50m', []),
         alerts('FreshetApprovalWaitingTooLong', '24h10m', [
           { severity: 'warning', pipeline: 'web', stage: 'production' },

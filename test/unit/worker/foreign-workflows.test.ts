@@ -23,6 +23,7 @@ describe('a workflow this deployment owns, run by another task queue', () => {
       'freshet-watch-local@freshet-b',
       'freshet-watch-slow@freshet-b',
       'freshet-pipeline-web@freshet-b',
+      'freshet-freeze@freshet-b',
     ]);
   });
 

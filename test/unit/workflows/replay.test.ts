@@ -11,7 +11,7 @@ import { listHistoryFiles, readHistoryFile } from '../../support/corpus/history-
 const dir = fileURLToPath(new URL('../../fixtures/histories/', import.meta.url));
 const files = listHistoryFiles(dir);
 
-/** Every branch of the three workflows, as recorded by the code that introduced it or later. */
+/** Every branch of the four workflows, as recorded by the code that introduced it or later. */
 const requiredHistories = [
   // rollout: outcomes
   'rollout-succeeded-after-approval',
@@ -41,6 +41,12 @@ const requiredHistories = [
   'rollout-multiwave-rollback-notifications',
   'rollout-rejected-notifications',
   'rollout-approval-timed-out-notifications',
+  // rollout: recorded with change windows and freezes (stage-change-windows, freeze-holds-at-safe-points)
+  'rollout-waited-for-window',
+  'rollout-frozen-during-soak',
+  'rollout-frozen-at-start',
+  // freeze: set, lifted, and expired at its until
+  'freeze-set-lifted-expired',
   // rollout: recorded before one rollback group per wave and cancelled siblings
   'rollout-multiwave-rollback-a49db5e',
   'rollout-first-failure-cancel-a49db5e',

@@ -158,6 +158,40 @@ describe('rollout summary and details', () => {
     expect(text).toContain('(shop/daemonset/agent: 403 Forbidden)');
   });
 
+  it('shows a freeze: who, since, until and why, whether held yet, and how to lift it', () => {
+    const freeze = {
+      scope: 'pipeline' as const,
+      reason: 'release week',
+      by: 'lead',
+      since: '2026-12-01T08:00:00.000Z',
+      until: '2026-12-08T08:00:00.000Z',
+    };
+    const coming = rolloutCurrentDetails(status({ freeze }));
+    expect(coming).toContain(
+      '**Frozen** (pipeline web) by lead since 2026-12-01T08:00:00.000Z until 2026-12-08T08:00:00.000Z: release week',
+    );
+    expect(coming).toContain('Stops at its next safe point (after the running wave and its checks)');
+    const held = rolloutCurrentDetails(status({ freeze, phase: 'frozen' }));
+    expect(held).toContain('### Phase: frozen');
+    expect(held).toContain('Held at a safe point; no wave starts until the freeze is lifted');
+    expect(held).toContain('`freshet unfreeze --pipeline web`');
+    expect(rolloutCurrentDetails(status({ freeze: { ...freeze, scope: 'all' } }))).toContain(
+      '**Frozen** (every pipeline) by lead',
+    );
+  });
+
+  it('shows the change window a rollout waits for', () => {
+    const text = rolloutCurrentDetails(
+      status({
+        phase: 'waiting-for-window',
+        window: { opensAt: '2026-12-07T08:00:00.000Z', windows: ['mon,tue 09:00-17:00 Europe/Berlin'] },
+      }),
+    );
+    expect(text).toContain(
+      '**Waiting for a change window**: the next opens 2026-12-07T08:00:00.000Z (windows: mon,tue 09:00-17:00 Europe/Berlin).',
+    );
+  });
+
   it('shows the outcome once finished', () => {
     const text = rolloutCurrentDetails(
       status({ phase: 'done', outcome: 'rolled_back', reason: 'stage staging: x' }),
