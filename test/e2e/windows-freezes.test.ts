@@ -4,12 +4,15 @@
 // while its pipeline is frozen waits before its first wave until the freeze's --until lifts it.
 // The operator commands run as the real CLI, against the real Temporal, registry and Kubernetes.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { WebhookPayload } from '../../activities/notify/webhook.ts';
 import { requestRollout } from '../../activities/rollout/request.ts';
+import type { Received } from '../../stack/notify-receiver.ts';
 import { freezeCommand } from '../../worker/cli/freeze.ts';
 import { statusCommand } from '../../worker/cli/rollouts.ts';
 import { freezeStatusQuery, freezeWorkflowId } from '../../workflows/freeze-messages.ts';
@@ -131,10 +134,16 @@ describe('a change window holds the waves until it opens', () => {
 });
 
 describe('a freeze stops rollouts at their next safe point', () => {
+  const freezeChannel = `freeze-${randomBytes(4).toString('hex')}`;
   let fx: RolloutFixture;
   let configPath: string;
   beforeAll(async () => {
-    fx = await createRolloutFixture(stack, { stagingHealth: '{ rolloutTimeout: 60s, soak: 30s }' });
+    const secret = join(dir, 'freeze-hook-secret');
+    writeFileSync(secret, stack.notifyReceiver.secret, { mode: 0o600 });
+    fx = await createRolloutFixture(stack, {
+      stagingHealth: '{ rolloutTimeout: 60s, soak: 30s }',
+      notifications: `{ sinks: [ { name: freezes, webhook: { url: "${stack.notifyReceiver.url}/webhook/${freezeChannel}", secretFile: "${secret}" }, events: [freeze.changed] } ] }`,
+    });
     configPath = join(dir, 'freeze.yaml');
     writeFileSync(configPath, fx.yaml);
   });
@@ -189,6 +198,23 @@ describe('a freeze stops rollouts at their next safe point', () => {
     expect(await fx.daemon.metrics.registry.getSingleMetricAsString('freshet_freeze_active')).toContain(
       `freshet_freeze_active{pipeline="${fx.pipeline}"} 0`,
     );
+    // The freeze and its lifting reached the signed webhook, once each.
+    const told = await waitFor(
+      'freeze.changed frozen and unfrozen at the receiver',
+      async () => {
+        const res = await fetch(`${stack.notifyReceiver.url}/received/${freezeChannel}`);
+        const got = (await res.json()) as Received;
+        const events = got.webhook.map((m) => (m.body as WebhookPayload).event);
+        return events.length >= 2 ? { events, refused: got.refused } : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(told.refused).toEqual([]);
+    expect(told.events).toMatchObject([
+      { type: 'freeze.changed', change: 'frozen', reason: 'incident 42', by: 'oncall' },
+      { type: 'freeze.changed', change: 'unfrozen', reason: 'incident 42', liftedBy: 'oncall' },
+    ]);
+    expect(told.events[0]).not.toHaveProperty('pipeline');
   });
 
   it('a rollout requested while its pipeline is frozen waits before its first wave until --until', async () => {
