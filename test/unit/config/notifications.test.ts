@@ -61,7 +61,7 @@ describe('config: notifications', () => {
       'notifications.sinks[2].slack: unknown key "url" (check the spelling; see config/freshet.schema.json)',
       'notifications.sinks[2].slack.urlEnv: set exactly one of urlEnv (an environment variable name) or urlFile (a file path)',
       'notifications.sinks[3].webhook.secretEnv: set exactly one of secretEnv (an environment variable name) or secretFile (a file path)',
-      'notifications.sinks[3].events[0]: unknown event "rollout.exploded" (events: rollout.started, approval.waiting, approval.approved, approval.rejected, rollout.rolled-back, rollback.stuck, rollout.succeeded, rollout.stopped, workload.stale)',
+      'notifications.sinks[3].events[0]: unknown event "rollout.exploded" (events: rollout.started, approval.waiting, approval.approved, approval.rejected, rollout.rolled-back, rollback.stuck, rollout.succeeded, rollout.stopped, workload.stale, freeze.changed)',
       'notifications.sinks[3].pipelines[0]: no pipeline named "nope" (pipelines: web)',
     ]);
     expect(
