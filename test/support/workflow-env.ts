@@ -22,8 +22,16 @@ import { createWindowActivities } from '../../activities/windows/index.ts';
 import { temporalTestServerLauncher } from '../../stack/layout.ts';
 import { workflowsPath } from '../../worker/daemon.ts';
 import { type FreezeChange, type FreezeSnapshot, noFreeze } from '../../workflows/freeze-messages.ts';
-import { pipelineWorkflowId, rolloutWorkflowId } from '../../workflows/rollout-messages.ts';
+import type { rolloutWorkflow } from '../../workflows/rollout.ts';
+import {
+  pipelineWorkflowId,
+  type RolloutInput,
+  type RolloutStatus,
+  rolloutStatusQuery,
+  rolloutWorkflowId,
+} from '../../workflows/rollout-messages.ts';
 import type { ClusterModel } from './cluster-model.ts';
+import { waitFor } from './wait.ts';
 
 /** temporal.instance of the Freshet these workflow tests stand in for. */
 const testInstance = 'workflow-env';
@@ -277,4 +285,31 @@ export async function cancelRequestedActivities(
     }
   }
   return cancelled;
+}
+
+let rolloutsStarted = 0;
+
+/** Starts a rollout workflow on the run's task queue, under an id unique in this test process. */
+export function startRollout(
+  run: WorkerRun,
+  input: RolloutInput,
+  id: { prefix: string; suffix?: string },
+): Promise<WorkflowHandle<typeof rolloutWorkflow>> {
+  return run.client.workflow.start<typeof rolloutWorkflow>('rolloutWorkflow', {
+    taskQueue: run.taskQueue,
+    workflowId: `${id.prefix}-${++rolloutsStarted}-${input.request.digest.slice(7, 15)}${id.suffix ?? ''}`,
+    args: [input],
+  });
+}
+
+/** Waits up to 15 s until the rollout reports the phase, and returns its status then. */
+export function rolloutPhase(handle: WorkflowHandle, want: RolloutStatus['phase']): Promise<RolloutStatus> {
+  return waitFor(
+    `phase ${want}`,
+    async () => {
+      const s = await handle.query(rolloutStatusQuery);
+      return s.phase === want ? s : undefined;
+    },
+    { timeoutMs: 15_000, intervalMs: 50 },
+  );
 }

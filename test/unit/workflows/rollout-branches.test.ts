@@ -1,18 +1,14 @@
 // Every branch of the rollout workflow on the time-skipping test server, with Kubernetes and the
 // health checks replaced: each test asserts the exact patches (updates and rollbacks, with their
 // targets and images) and the outcome. Messages go through the client, as an operator sends them.
-import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { rolloutWorkflow } from '../../../workflows/rollout.ts';
 import {
   abortSignal,
   decideUpdate,
   pauseSignal,
   type RolloutInput,
-  type RolloutStatus,
   rejectSignal,
   resumeSignal,
-  rolloutStatusQuery,
   supersedeSignal,
 } from '../../../workflows/rollout-messages.ts';
 import type { Patch } from '../../support/cluster-model.ts';
@@ -25,9 +21,10 @@ import {
   rolloutInput,
   stage,
 } from '../../support/rollout-input.ts';
-import { waitFor } from '../../support/wait.ts';
 import {
   cancelRequestedActivities,
+  rolloutPhase,
+  startRollout,
   startWorkflowEnv,
   type WorkerRun,
   type WorkflowEnv,
@@ -63,25 +60,8 @@ afterAll(async () => {
   await wf?.teardown();
 });
 
-let started = 0;
-function start(run: WorkerRun, input: RolloutInput): Promise<WorkflowHandle<typeof rolloutWorkflow>> {
-  return run.client.workflow.start<typeof rolloutWorkflow>('rolloutWorkflow', {
-    taskQueue: run.taskQueue,
-    workflowId: `rollout-${++started}-${input.request.digest.slice(7, 15)}`,
-    args: [input],
-  });
-}
-
-async function phase(handle: WorkflowHandle, want: RolloutStatus['phase']): Promise<RolloutStatus> {
-  return waitFor(
-    `phase ${want}`,
-    async () => {
-      const s = await handle.query(rolloutStatusQuery);
-      return s.phase === want ? s : undefined;
-    },
-    { timeoutMs: 15_000, intervalMs: 50 },
-  );
-}
+const start = (run: WorkerRun, input: RolloutInput) => startRollout(run, input, { prefix: 'rollout' });
+const phase = rolloutPhase;
 
 describe('rollout workflow branches (time-skipping test server, replaced activities)', {
   timeout: 30_000,

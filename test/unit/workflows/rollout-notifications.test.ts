@@ -1,18 +1,10 @@
 // The notifications a rollout sends, on the time-skipping test server with replaced activities:
 // one `notify` per event, in order, with the image, the old and new digest, the stage and who
 // decided; and a notify that keeps failing holds no wave and is retried a bounded number of times.
-import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NotificationEvent } from '../../../activities/notify/events.ts';
-import type { rolloutWorkflow } from '../../../workflows/rollout.ts';
-import {
-  decideUpdate,
-  type RolloutInput,
-  type RolloutStatus,
-  rejectSignal,
-  rolloutStatusQuery,
-} from '../../../workflows/rollout-messages.ts';
+import { decideUpdate, type RolloutInput, rejectSignal } from '../../../workflows/rollout-messages.ts';
 import {
   baseline,
   clusterWith,
@@ -24,8 +16,13 @@ import {
   stage,
   tag,
 } from '../../support/rollout-input.ts';
-import { waitFor } from '../../support/wait.ts';
-import { startWorkflowEnv, type WorkerRun, type WorkflowEnv } from '../../support/workflow-env.ts';
+import {
+  rolloutPhase,
+  startRollout,
+  startWorkflowEnv,
+  type WorkerRun,
+  type WorkflowEnv,
+} from '../../support/workflow-env.ts';
 
 let wf: WorkflowEnv;
 beforeAll(async () => {
@@ -35,25 +32,8 @@ afterAll(async () => {
   await wf?.teardown();
 });
 
-let started = 0;
-function start(run: WorkerRun, input: RolloutInput): Promise<WorkflowHandle<typeof rolloutWorkflow>> {
-  return run.client.workflow.start<typeof rolloutWorkflow>('rolloutWorkflow', {
-    taskQueue: run.taskQueue,
-    workflowId: `notify-${++started}-${input.request.digest.slice(7, 15)}`,
-    args: [input],
-  });
-}
-
-async function phase(handle: WorkflowHandle, want: RolloutStatus['phase']): Promise<RolloutStatus> {
-  return waitFor(
-    `phase ${want}`,
-    async () => {
-      const s = await handle.query(rolloutStatusQuery);
-      return s.phase === want ? s : undefined;
-    },
-    { timeoutMs: 15_000, intervalMs: 50 },
-  );
-}
+const start = (run: WorkerRun, input: RolloutInput) => startRollout(run, input, { prefix: 'notify' });
+const phase = rolloutPhase;
 
 const events = (run: WorkerRun) => run.callsOf('notify') as NotificationEvent[];
 const summary = (e: NotificationEvent) =>

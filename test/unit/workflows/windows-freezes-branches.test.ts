@@ -1,7 +1,7 @@
 // Change windows and freezes on the time-skipping test server, with Kubernetes replaced: a stage
 // waits for its window, a frozen rollout holds before its next wave until the freeze lifts (by
 // signal or by its `until`), and the freeze workflow refuses bad Updates and lifts a freeze itself.
-import { type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WindowSpec } from '../../../activities/windows/window-math.ts';
 import type { freezeWorkflow } from '../../../workflows/freeze.ts';
@@ -13,18 +13,21 @@ import {
   freezeUpdate,
   unfreezeUpdate,
 } from '../../../workflows/freeze-messages.ts';
-import type { rolloutWorkflow } from '../../../workflows/rollout.ts';
 import {
   abortSignal,
   decideUpdate,
   type RolloutInput,
-  type RolloutStatus,
   rolloutStatusQuery,
 } from '../../../workflows/rollout-messages.ts';
 import type { Patch } from '../../support/cluster-model.ts';
 import { clusterWith, imageOf, rolloutInput, stage } from '../../support/rollout-input.ts';
-import { waitFor } from '../../support/wait.ts';
-import { startWorkflowEnv, type WorkerRun, type WorkflowEnv } from '../../support/workflow-env.ts';
+import {
+  rolloutPhase,
+  startRollout,
+  startWorkflowEnv,
+  type WorkerRun,
+  type WorkflowEnv,
+} from '../../support/workflow-env.ts';
 
 const update = (target: string, letter: string): Patch => ({
   kind: 'update',
@@ -42,25 +45,10 @@ afterAll(async () => {
   await wf?.teardown();
 });
 
-let started = 0;
-function start(run: WorkerRun, input: RolloutInput): Promise<WorkflowHandle<typeof rolloutWorkflow>> {
-  return run.client.workflow.start<typeof rolloutWorkflow>('rolloutWorkflow', {
-    taskQueue: run.taskQueue,
-    workflowId: `rollout-wf-${++started}-${input.request.digest.slice(7, 15)}@workflow-env`,
-    args: [input],
-  });
-}
-
-async function phase(handle: WorkflowHandle, want: RolloutStatus['phase']): Promise<RolloutStatus> {
-  return waitFor(
-    `phase ${want}`,
-    async () => {
-      const s = await handle.query(rolloutStatusQuery);
-      return s.phase === want ? s : undefined;
-    },
-    { timeoutMs: 15_000, intervalMs: 50 },
-  );
-}
+const start = (run: WorkerRun, input: RolloutInput) =>
+  startRollout(run, input, { prefix: 'rollout-wf', suffix: '@workflow-env' });
+const phase = rolloutPhase;
+let freezesStarted = 0;
 
 const frozenBy = (version: number, until?: string): FreezeSnapshot => ({
   version,
@@ -184,7 +172,7 @@ describe('change windows and freezes (time-skipping test server, replaced activi
     await wf.withWorker({ cluster }, async (run) => {
       const handle = await run.client.workflow.start<typeof freezeWorkflow>('freezeWorkflow', {
         taskQueue: run.taskQueue,
-        workflowId: `freshet-freeze@workflow-env-${++started}`,
+        workflowId: `freshet-freeze@workflow-env-${++freezesStarted}`,
         args: [{ instance: 'workflow-env' }],
       });
       const refusal = (args: unknown) =>
