@@ -45,7 +45,9 @@ describe('stack up on a running stack', () => {
   beforeAll(async () => {
     mkdirSync(join(dataDir, 'logs'));
     mkdirSync(join(dataDir, 'registry'));
-    const port = 36000 + (process.pid % 900);
+    // The port this offset's own registry would bind: never one of the add-ons' ports, which a
+    // port picked at random (36000 + pid % 900 did) may be: moto's is 36100.
+    const port = 5000 + offset;
     const config = join(dataDir, 'registry', 'config.yml');
     writeFileSync(config, registryConfig({ port, storage: join(dataDir, 'registry') }));
     registry = startProcess(
