@@ -191,7 +191,9 @@ export function createSharedWatches(options: SharedWatchOptions): SharedWatches 
         entry.started = start();
       }, entry.retryDelay);
       entry.retryTimer.unref();
-      entry.retryDelay = Math.min(entry.retryDelay * 2, retryMs.max);
+      // Refused (RBAC, credentials): a person has to act, so ask again only now and then.
+      entry.retryDelay =
+        status === 401 || status === 403 ? retryMs.max : Math.min(entry.retryDelay * 2, retryMs.max);
     });
     entry.started = start();
     return entry;
