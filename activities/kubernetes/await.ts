@@ -73,11 +73,19 @@ export async function awaitDeploymentReady(
   // The wave's other waits share this watch; undefined when it cannot be had (RBAC, errors).
   const shared = await clients.watches?.objects(kind, namespace);
   // Its copy will do once it shows the awaited image (that is our patch or later); an older copy
-  // would look replaced, so then the apiserver is asked.
-  const raw = shared?.healthy() ? shared.get(deployment) : undefined;
-  const cached = raw ? parseWorkload(kind, raw, namespace) : undefined;
+  // would look replaced. The patch's own event is usually on its way: wait for it briefly, then
+  // ask the apiserver.
+  const cached = shared?.healthy()
+    ? await sharedCopy(
+        shared,
+        kind,
+        namespace,
+        deployment,
+        (w) => containerImage(w, container) === input.image,
+      )
+    : undefined;
   let d: WorkloadState;
-  if (cached && containerImage(cached, container) === input.image) {
+  if (cached) {
     d = cached;
     await readJobs();
   } else d = await read();
@@ -128,6 +136,39 @@ export async function awaitDeploymentReady(
 function readyCount(d: WorkloadState): number {
   if (d.kind === 'Deployment' || d.kind === 'StatefulSet') return d.status.readyReplicas;
   return d.kind === 'DaemonSet' ? d.status.numberReady : 0;
+}
+
+/** How long a wait gives the shared watch to deliver the version its patch made. */
+const patchEventMs = 2_000;
+
+/** The shared watch's copy of the workload once `wanted` holds for it, or undefined after patchEventMs. */
+function sharedCopy(
+  shared: WatchedObjects,
+  kind: WorkloadState['kind'],
+  namespace: string,
+  name: string,
+  wanted: (w: WorkloadState) => boolean,
+): Promise<WorkloadState | undefined> {
+  const judge = (raw: unknown) => {
+    const w = parseWorkload(kind, raw, namespace);
+    return w.name === name && wanted(w) ? w : undefined;
+  };
+  const now = shared.get(name);
+  const found = now ? judge(now) : undefined;
+  if (found) return Promise.resolve(found);
+  return new Promise((resolve) => {
+    const done = (w: WorkloadState | undefined) => {
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(w);
+    };
+    const timer = setTimeout(() => done(undefined), patchEventMs);
+    const unsubscribe = shared.subscribe((object, type) => {
+      if (type === 'delete') return;
+      const w = judge(object);
+      if (w) done(w);
+    });
+  });
 }
 
 /**
