@@ -143,6 +143,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }),
     },
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
+    maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+    // A poll holds a slot it may fill: never more polls than slots, as the SDK's own default.
+    activityTaskPollerBehavior: {
+      type: 'simple-maximum',
+      maximum: Math.min(config.worker.activityTaskPollers, config.worker.maxConcurrentActivities),
+    },
+    workflowTaskPollerBehavior: {
+      type: 'simple-maximum',
+      maximum: Math.min(config.worker.workflowTaskPollers, config.worker.maxConcurrentWorkflowTasks),
+    },
+    maxEagerActivityReservationsPerWorkflowTask: config.worker.eagerActivities,
   });
   const running = worker.run();
 
