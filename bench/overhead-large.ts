@@ -1,4 +1,4 @@
-// The `n1000_*` keys of `npm run bench -- overhead` (with FRESHET_BENCH_OVERHEAD_N1000=1): one stage
+// The `n1000_*` keys of `npm run bench -- overhead` (FRESHET_BENCH_OVERHEAD_SIZES=10,100,1000): one stage
 // of 1,000 Deployments rolls out in one wave with bounded parallelism (maxParallel, default 100),
 // then its check fails and the stage rolls back, against the benchmark doing the same directly:
 // the same 1,000 patches, at most the same number in flight, wait until all are rolled out, then
@@ -28,6 +28,7 @@ import {
   terminateAll,
   timelineOf,
   watchNamespace,
+  workerSettings,
 } from './rollout-setup.ts';
 import { round } from './stats.ts';
 
@@ -60,6 +61,8 @@ export async function overheadLarge(stack: Endpoints, progress: Progress): Promi
   const config: Config = rolloutConfig(stack, {
     registry,
     taskQueue: `freshet-bench-overhead-large-${suffix}`,
+    images: [{ name: image, repository, tag, pipeline }],
+    ...workerSettings(progress),
     pipelines: {
       [pipeline]: {
         stages: [

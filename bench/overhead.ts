@@ -33,6 +33,7 @@ import {
   terminateAll,
   timelineOf,
   watchNamespace,
+  workerSettings,
 } from './rollout-setup.ts';
 import { median, percentile, round } from './stats.ts';
 
@@ -55,9 +56,17 @@ const allSizes: Size[] = [
   { n: 10, prefix: 'n10_', reps: { freshet: 3, direct: 3, kubectl_loop: 3 } },
   { n: 100, prefix: '', reps: { freshet: 3, direct: 3, kubectl_loop: 1 } },
 ];
-/** FRESHET_BENCH_OVERHEAD_N1000=1 adds the run of 1,000 (bench/overhead-large.ts); `only` runs just it. */
-const large = process.env.FRESHET_BENCH_OVERHEAD_N1000 ?? '';
-const sizes = large === 'only' ? [] : allSizes;
+/**
+ * FRESHET_BENCH_OVERHEAD_SIZES picks the sizes, from 10, 100 and 1000 (default `10,100`); 1000 is
+ * the stage of 1,000 rolled out and back (bench/overhead-large.ts), minutes on its own.
+ */
+const chosen = (process.env.FRESHET_BENCH_OVERHEAD_SIZES ?? '10,100').split(',').map((x) => x.trim());
+for (const c of chosen) {
+  if (!['10', '100', '1000'].includes(c))
+    throw new Error(`FRESHET_BENCH_OVERHEAD_SIZES: "${c}" is not one of 10, 100, 1000`);
+}
+const large = chosen.includes('1000');
+const sizes = allSizes.filter((s) => chosen.includes(String(s.n)));
 const variants: Variant[] = ['freshet', 'direct', 'kubectl_loop'];
 const tag = '1';
 const selector = { 'freshet.dev/bench': 'overhead' };
@@ -69,6 +78,8 @@ interface Setup {
   namespaces: Record<Variant, string>;
   watches: Record<Variant, NamespaceWatch>;
   pipeline: string;
+  /** The configured image the pipeline rolls out. */
+  image: string;
 }
 
 /** One measured rollout; times in ms from the start of the variant. */
@@ -100,6 +111,7 @@ async function overheadBySize(stack: Endpoints, progress: Progress): Promise<Rec
   const repository = `bench-ovh-${suffix}/web`;
   const image = `web-${suffix}`;
   const pipelineOf = (size: Size) => `ovh-${suffix}-n${size.n}`;
+  const imageNameOf = (size: Size) => `${image}-n${size.n}`;
   const stage = (size: Size, namespace: string) => ({
     stages: [
       {
@@ -122,6 +134,8 @@ async function overheadBySize(stack: Endpoints, progress: Progress): Promise<Rec
     pipelines: Object.fromEntries(
       sizes.map((size) => [pipelineOf(size), stage(size, namespacesOf(size).freshet)]),
     ),
+    images: sizes.map((size) => ({ name: imageNameOf(size), repository, tag, pipeline: pipelineOf(size) })),
+    ...workerSettings(progress),
   });
 
   const push = () => pushImage({ registryUrl: stack.registry.url, repository, tag });
@@ -150,7 +164,7 @@ async function overheadBySize(stack: Endpoints, progress: Progress): Promise<Rec
       const watches = Object.fromEntries(
         await Promise.all(variants.map(async (v) => [v, await watchNamespace(kube, namespaces[v])] as const)),
       ) as Record<Variant, NamespaceWatch>;
-      setups.push({ size, names, namespaces, watches, pipeline: pipelineOf(size) });
+      setups.push({ size, names, namespaces, watches, pipeline: pipelineOf(size), image: imageNameOf(size) });
     }
     daemon = await starting;
     const client = daemon.client;
@@ -165,14 +179,14 @@ async function overheadBySize(stack: Endpoints, progress: Progress): Promise<Rec
     type Measured = Omit<Sample, 'requests' | 'byResource' | 'byClient'>;
     const freshet = async (s: Setup, pushed: Awaited<ReturnType<typeof push>>): Promise<Measured> => {
       const watch = s.watches.freshet;
-      const rolloutId = rolloutWorkflowId(s.pipeline, image, pushed.digest, config.temporal.instance);
+      const rolloutId = rolloutWorkflowId(s.pipeline, s.image, pushed.digest, config.temporal.instance);
       rolloutIds.push(rolloutId);
       const t0 = Date.now();
       await requestRollout(
         { client, config, searchAttributes },
         {
           pipeline: s.pipeline,
-          image,
+          image: s.image,
           registry,
           repository,
           tag,

@@ -300,17 +300,52 @@ export function requestsBetween(before: Map<string, number>, after: Map<string, 
   return { total, of: (key: string) => delta.get(key) ?? 0, delta };
 }
 
-/** A config with one registry (the stack's anonymous one), the stack's cluster as `local`, no images. */
+/** An image of the benchmark's, rolled out by `pipeline`; its watch polls once a day, so only the benchmark requests rollouts. */
+export interface BenchImage {
+  name: string;
+  repository: string;
+  tag: string;
+  pipeline: string;
+}
+
+/**
+ * A config with one registry (the stack's anonymous one), the stack's cluster as `local`, and the
+ * given images: the daemon refuses to roll out an image its config does not name for the pipeline.
+ */
 export function rolloutConfig(
   stack: Endpoints,
-  opts: { registry: string; taskQueue: string; pipelines: Record<string, unknown> },
+  opts: {
+    registry: string;
+    taskQueue: string;
+    pipelines: Record<string, unknown>;
+    images?: BenchImage[];
+    /** The config's `worker` section (its defaults when absent). */
+    worker?: unknown;
+  },
 ): Config {
   return configSchema.parse({
     temporal: { address: stack.temporal.address, taskQueue: opts.taskQueue },
+    ...(opts.worker === undefined ? {} : { worker: opts.worker }),
     registries: [{ name: opts.registry, url: stack.registry.url }],
     clusters: { local: { kubeconfig: stack.kubernetes.kubeconfig, context: stack.kubernetes.context } },
+    images: (opts.images ?? []).map((i) => ({
+      name: i.name,
+      registry: opts.registry,
+      repository: i.repository,
+      track: { tag: i.tag },
+      pipeline: i.pipeline,
+      interval: '24h',
+    })),
     pipelines: opts.pipelines,
   });
+}
+
+/** FRESHET_BENCH_OVERHEAD_WORKER: the daemon's `worker` settings as JSON, such as `{"eagerActivities":100}`. */
+export function workerSettings(progress: Progress): { worker?: unknown } {
+  const raw = process.env.FRESHET_BENCH_OVERHEAD_WORKER;
+  if (!raw) return {};
+  progress(`worker settings ${raw}`);
+  return { worker: JSON.parse(raw) as unknown };
 }
 
 /** Waits until the workflow exists (it is started by the pipeline workflow), then for its result. */
