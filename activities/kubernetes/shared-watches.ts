@@ -177,6 +177,8 @@ export function createSharedWatches(options: SharedWatchOptions): SharedWatches 
     // other failure stops it, so it is restarted here, with backoff, while anyone still uses it.
     informer.on('error', (err: unknown) => {
       entry.up = false;
+      // Stopping aborts the watch, which ListWatch reports as an error too.
+      if (closed || entries.get(key) !== entry) return;
       const status = apiStatus(err);
       options.onError?.({
         cluster: options.cluster,
