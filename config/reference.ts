@@ -179,7 +179,7 @@ export const descriptions: Record<string, string> = {
   'worker.activityTaskPollers': 'Concurrent polls for activity tasks',
   'worker.workflowTaskPollers': 'Concurrent polls for workflow tasks',
   'worker.eagerActivities':
-    'Activities a workflow task may start on this daemon at once, skipping the task queue (0: off)',
+    'Activities a workflow task starts here directly, if the server allows eager execution (0: off)',
   'metrics.listen': 'host:port of /metrics, /healthz, /readyz and /webhooks/<source>',
   notifications: 'Who hears of rollouts and stale workloads: Slack and signed JSON webhooks',
   'notifications.temporalUiUrl':
