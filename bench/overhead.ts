@@ -12,10 +12,13 @@ import { pushImage } from '../test/support/image-pusher.ts';
 import { type Daemon, startDaemon } from '../worker/daemon.ts';
 import { hasSearchAttributes } from '../worker/rollouts.ts';
 import { pipelineWorkflowId, type RolloutResult, rolloutWorkflowId } from '../workflows/rollout-messages.ts';
-import { installQuietRuntime, progressFor, runSuffix, warningsTo } from './harness.ts';
+import { installQuietRuntime, type Progress, progressFor, runSuffix, warningsTo } from './harness.ts';
+import { overheadLarge } from './overhead-large.ts';
 import {
   allRolledOut,
   apiserverRequests,
+  auditMark,
+  auditSince,
   createDeployments,
   deploymentOf,
   imageOf,
@@ -30,6 +33,7 @@ import {
   terminateAll,
   timelineOf,
   watchNamespace,
+  workerSettings,
 } from './rollout-setup.ts';
 import { median, percentile, round } from './stats.ts';
 
@@ -48,10 +52,21 @@ interface Size {
  * rollout and is a sum of 100 sequential steps, so one run already averages. About 8.5 minutes in
  * all on the 2-core machine, setup (330 Deployments) and cleanup included.
  */
-const sizes: Size[] = [
+const allSizes: Size[] = [
   { n: 10, prefix: 'n10_', reps: { freshet: 3, direct: 3, kubectl_loop: 3 } },
   { n: 100, prefix: '', reps: { freshet: 3, direct: 3, kubectl_loop: 1 } },
 ];
+/**
+ * FRESHET_BENCH_OVERHEAD_SIZES picks the sizes, from 10, 100 and 1000 (default `10,100`); 1000 is
+ * the stage of 1,000 rolled out and back (bench/overhead-large.ts), minutes on its own.
+ */
+const chosen = (process.env.FRESHET_BENCH_OVERHEAD_SIZES ?? '10,100').split(',').map((x) => x.trim());
+for (const c of chosen) {
+  if (!['10', '100', '1000'].includes(c))
+    throw new Error(`FRESHET_BENCH_OVERHEAD_SIZES: "${c}" is not one of 10, 100, 1000`);
+}
+const large = chosen.includes('1000');
+const sizes = allSizes.filter((s) => chosen.includes(String(s.n)));
 const variants: Variant[] = ['freshet', 'direct', 'kubectl_loop'];
 const tag = '1';
 const selector = { 'freshet.dev/bench': 'overhead' };
@@ -63,6 +78,8 @@ interface Setup {
   namespaces: Record<Variant, string>;
   watches: Record<Variant, NamespaceWatch>;
   pipeline: string;
+  /** The configured image the pipeline rolls out. */
+  image: string;
 }
 
 /** One measured rollout; times in ms from the start of the variant. */
@@ -73,18 +90,28 @@ interface Sample {
   lastReadyMs: number;
   /** apiserver requests during the variant (all clients; see apiserverRequests). */
   requests: number;
+  /** The same per `resource VERB`. */
+  byResource: Map<string, number>;
+  /** Per `client verb resource`, from the audit log (empty without FRESHET_STACK_AUDIT=1). */
+  byClient: Map<string, number>;
   detail: string;
 }
 
 export async function overhead(stack: Endpoints): Promise<Record<string, number>> {
   const progress = progressFor('overhead');
   installQuietRuntime();
+  const metrics = sizes.length > 0 ? await overheadBySize(stack, progress) : {};
+  return large ? { ...metrics, ...(await overheadLarge(stack, progress)) } : metrics;
+}
+
+async function overheadBySize(stack: Endpoints, progress: Progress): Promise<Record<string, number>> {
   const suffix = runSuffix();
   const kube = kubeClients(stack.kubernetes.kubeconfig);
   const registry = `bench-ovh-${suffix}`;
   const repository = `bench-ovh-${suffix}/web`;
   const image = `web-${suffix}`;
   const pipelineOf = (size: Size) => `ovh-${suffix}-n${size.n}`;
+  const imageNameOf = (size: Size) => `${image}-n${size.n}`;
   const stage = (size: Size, namespace: string) => ({
     stages: [
       {
@@ -107,6 +134,8 @@ export async function overhead(stack: Endpoints): Promise<Record<string, number>
     pipelines: Object.fromEntries(
       sizes.map((size) => [pipelineOf(size), stage(size, namespacesOf(size).freshet)]),
     ),
+    images: sizes.map((size) => ({ name: imageNameOf(size), repository, tag, pipeline: pipelineOf(size) })),
+    ...workerSettings(progress),
   });
 
   const push = () => pushImage({ registryUrl: stack.registry.url, repository, tag });
@@ -135,7 +164,7 @@ export async function overhead(stack: Endpoints): Promise<Record<string, number>
       const watches = Object.fromEntries(
         await Promise.all(variants.map(async (v) => [v, await watchNamespace(kube, namespaces[v])] as const)),
       ) as Record<Variant, NamespaceWatch>;
-      setups.push({ size, names, namespaces, watches, pipeline: pipelineOf(size) });
+      setups.push({ size, names, namespaces, watches, pipeline: pipelineOf(size), image: imageNameOf(size) });
     }
     daemon = await starting;
     const client = daemon.client;
@@ -147,17 +176,17 @@ export async function overhead(stack: Endpoints): Promise<Record<string, number>
     }
     progress('every Deployment is available; daemon up');
 
-    type Measured = Omit<Sample, 'requests'>;
+    type Measured = Omit<Sample, 'requests' | 'byResource' | 'byClient'>;
     const freshet = async (s: Setup, pushed: Awaited<ReturnType<typeof push>>): Promise<Measured> => {
       const watch = s.watches.freshet;
-      const rolloutId = rolloutWorkflowId(s.pipeline, image, pushed.digest, config.temporal.instance);
+      const rolloutId = rolloutWorkflowId(s.pipeline, s.image, pushed.digest, config.temporal.instance);
       rolloutIds.push(rolloutId);
       const t0 = Date.now();
       await requestRollout(
         { client, config, searchAttributes },
         {
           pipeline: s.pipeline,
-          image,
+          image: s.image,
           registry,
           repository,
           tag,
@@ -229,14 +258,18 @@ export async function overhead(stack: Endpoints): Promise<Record<string, number>
         for (const v of order) {
           if (samples[v].length >= size.reps[v]) continue;
           const before = await apiserverRequests(kube);
+          const mark = auditMark();
           const measured = await (v === 'freshet' ? freshet : v === 'direct' ? direct : loop)(s, pushed);
           const requests = requestsBetween(before, await apiserverRequests(kube));
+          const byClient = auditSince(mark);
           const deployments = ['GET', 'LIST', 'WATCH', 'PATCH']
             .map((verb) => `${verb} ${requests.of(`deployments ${verb}`)}`)
             .join(', ');
           const sample: Sample = {
             ...measured,
             requests: requests.total,
+            byResource: requests.delta,
+            byClient,
             detail: `${measured.detail}; apiserver requests ${requests.total} (deployments: ${deployments}; pods LIST ${requests.of('pods LIST')})`,
           };
           samples[v].push(sample);
@@ -251,6 +284,14 @@ export async function overhead(stack: Endpoints): Promise<Record<string, number>
         round(f.totalMs / (samples.direct[i]?.totalMs ?? Number.NaN), 3),
       );
       progress(`N=${size.n} freshet/direct per round: ${paired.join(', ')}`);
+      progress(
+        `N=${size.n} apiserver requests, freshet − direct (medians): ${requestDifference(samples, 'byResource')}`,
+      );
+      if (samples.freshet.some((x) => x.byClient.size > 0)) {
+        progress(
+          `N=${size.n} audit log, freshet − direct (medians): ${requestDifference(samples, 'byClient')}`,
+        );
+      }
       const seconds = (v: Variant) => median(samples[v].map((x) => x.totalMs)) / 1000;
       const at = (v: Variant, key: 'firstPatchMs' | 'lastPatchMs' | 'lastReadyMs') =>
         median(samples[v].map((x) => x[key])) / 1000;
@@ -269,6 +310,13 @@ export async function overhead(stack: Endpoints): Promise<Record<string, number>
         [`${p}direct_last_ready_s`]: round(at('direct', 'lastReadyMs'), 2),
         [`${p}freshet_apiserver_requests`]: round(median(samples.freshet.map((x) => x.requests)), 0),
         [`${p}direct_apiserver_requests`]: round(median(samples.direct.map((x) => x.requests)), 0),
+        [`${p}apiserver_requests_ratio`]: round(
+          median(samples.freshet.map((x) => x.requests)) / median(samples.direct.map((x) => x.requests)),
+          3,
+        ),
+        ...(samples.freshet.some((x) => x.byClient.size > 0)
+          ? { [`${p}freshet_own_requests`]: round(median(samples.freshet.map((x) => ownRequests(x))), 0) }
+          : {}),
         [`${p}kubectl_loop_apiserver_requests`]: round(
           median(samples.kubectl_loop.map((x) => x.requests)),
           0,
@@ -302,6 +350,26 @@ export async function overhead(stack: Endpoints): Promise<Record<string, number>
       progress,
     );
   }
+}
+
+/** The requests Freshet itself sent (user agent `freshet/…`), from the audit log. */
+function ownRequests(sample: Sample): number {
+  let n = 0;
+  for (const [key, count] of sample.byClient) if (key.startsWith('freshet ')) n += count;
+  return n;
+}
+
+/** Where Freshet's requests differ from the direct baseline's: median per key, largest first. */
+function requestDifference(samples: Record<Variant, Sample[]>, by: 'byResource' | 'byClient'): string {
+  const keys = new Set([...samples.freshet, ...samples.direct].flatMap((x) => [...x[by].keys()]));
+  const med = (v: Variant, key: string) => median(samples[v].map((x) => x[by].get(key) ?? 0));
+  return [...keys]
+    .map((key) => ({ key, f: med('freshet', key), d: med('direct', key) }))
+    .filter((x) => x.f !== x.d)
+    .sort((a, b) => Math.abs(b.f - b.d) - Math.abs(a.f - a.d))
+    .slice(0, 12)
+    .map((x) => `${x.key} ${x.f} vs ${x.d}`)
+    .join('; ');
 }
 
 /** When the watch first saw each Deployment on `image`, and rolled out on it, in ms after t0. */

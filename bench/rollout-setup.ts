@@ -2,14 +2,15 @@
 // with Deployments on KWOK, a namespace-wide watch that timestamps every version of every
 // Deployment as the benchmark sees it, a config for the stack, and the activity timeline of a
 // workflow read back from its history.
-import { get, type RequestOptions } from 'node:https';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { Watch } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import { Runtime } from '@temporalio/worker';
 import { type DeploymentState, parseDeployment } from '../activities/kubernetes/deployment.ts';
 import { rolloutVerdict } from '../activities/kubernetes/readiness.ts';
 import { type Config, configSchema } from '../config/schema.ts';
-import type { Endpoints } from '../stack/layout.ts';
+import { auditLogFile, type Endpoints } from '../stack/layout.ts';
+import { apiserverRequestTotals } from '../test/support/apiserver-requests.ts';
 import { createNamespace, deleteNamespace, deploymentManifest, type Kube } from '../test/support/kube.ts';
 import type { Progress } from './harness.ts';
 
@@ -231,28 +232,57 @@ export function allRolledOut(
  * summed per `resource VERB`. Read before and after a variant, the difference is what the variant
  * cost the apiserver, plus whatever else used the stack meanwhile.
  */
-export async function apiserverRequests(kube: Kube): Promise<Map<string, number>> {
-  const options: RequestOptions = {};
-  await kube.config.applyToHTTPSOptions(options);
-  const server = kube.config.getCurrentCluster()?.server ?? '';
-  const text = await new Promise<string>((resolve, reject) => {
-    get(`${server}/metrics`, options, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve(body));
-      res.on('error', reject);
-    }).on('error', reject);
-  });
+export function apiserverRequests(kube: Kube): Promise<Map<string, number>> {
+  return apiserverRequestTotals(kube, (l) => `${l.resource ?? ''} ${l.verb ?? ''}`);
+}
+
+/** Where the audit log ends now; undefined when the stack writes none (FRESHET_STACK_AUDIT unset). */
+export function auditMark(): number | undefined {
+  return existsSync(auditLogFile) ? statSync(auditLogFile).size : undefined;
+}
+
+/**
+ * The requests the audit log recorded since `mark`, per `client verb resource`: the client is the
+ * user agent's program (`freshet`, `kube-scheduler`, `kwok`, …; the controller manager's with the
+ * controller whose ServiceAccount it used), so Freshet's own requests are told apart from what
+ * the controllers do because of them.
+ */
+export function auditSince(mark: number | undefined): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('apiserver_request_total{')) continue;
-    const resource = /[{,]resource="([^"]*)"/.exec(line)?.[1] ?? '';
-    const verb = /[{,]verb="([^"]*)"/.exec(line)?.[1] ?? '';
-    const key = `${resource} ${verb}`;
-    counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  if (mark === undefined || !existsSync(auditLogFile)) return counts;
+  const end = statSync(auditLogFile).size;
+  if (end <= mark) return counts;
+  const buffer = Buffer.alloc(end - mark);
+  const fd = openSync(auditLogFile, 'r');
+  try {
+    readSync(fd, buffer, 0, buffer.length, mark);
+  } finally {
+    closeSync(fd);
+  }
+  for (const line of buffer.toString('utf8').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let e: {
+      stage?: string;
+      verb?: string;
+      userAgent?: string;
+      user?: { username?: string };
+      objectRef?: { resource?: string; subresource?: string };
+    };
+    try {
+      e = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (e.stage !== 'ResponseComplete') continue;
+    const program = (e.userAgent ?? '?').split('/')[0] ?? '?';
+    const sa = /^system:serviceaccount:kube-system:(.+)$/.exec(e.user?.username ?? '')?.[1];
+    const client = program === 'kube-controller-manager' && sa ? `kcm:${sa}` : program;
+    const ref = e.objectRef;
+    const resource = ref
+      ? `${ref.resource ?? ''}${ref.subresource ? `/${ref.subresource}` : ''}`
+      : 'nonresource';
+    const key = `${client} ${e.verb ?? '?'} ${resource}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return counts;
 }
@@ -267,20 +297,55 @@ export function requestsBetween(before: Map<string, number>, after: Map<string, 
     delta.set(key, d);
     total += d;
   }
-  return { total, of: (key: string) => delta.get(key) ?? 0 };
+  return { total, of: (key: string) => delta.get(key) ?? 0, delta };
 }
 
-/** A config with one registry (the stack's anonymous one), the stack's cluster as `local`, no images. */
+/** An image of the benchmark's, rolled out by `pipeline`; its watch polls once a day, so only the benchmark requests rollouts. */
+export interface BenchImage {
+  name: string;
+  repository: string;
+  tag: string;
+  pipeline: string;
+}
+
+/**
+ * A config with one registry (the stack's anonymous one), the stack's cluster as `local`, and the
+ * given images: the daemon refuses to roll out an image its config does not name for the pipeline.
+ */
 export function rolloutConfig(
   stack: Endpoints,
-  opts: { registry: string; taskQueue: string; pipelines: Record<string, unknown> },
+  opts: {
+    registry: string;
+    taskQueue: string;
+    pipelines: Record<string, unknown>;
+    images?: BenchImage[];
+    /** The config's `worker` section (its defaults when absent). */
+    worker?: unknown;
+  },
 ): Config {
   return configSchema.parse({
     temporal: { address: stack.temporal.address, taskQueue: opts.taskQueue },
+    ...(opts.worker === undefined ? {} : { worker: opts.worker }),
     registries: [{ name: opts.registry, url: stack.registry.url }],
     clusters: { local: { kubeconfig: stack.kubernetes.kubeconfig, context: stack.kubernetes.context } },
+    images: (opts.images ?? []).map((i) => ({
+      name: i.name,
+      registry: opts.registry,
+      repository: i.repository,
+      track: { tag: i.tag },
+      pipeline: i.pipeline,
+      interval: '24h',
+    })),
     pipelines: opts.pipelines,
   });
+}
+
+/** FRESHET_BENCH_OVERHEAD_WORKER: the daemon's `worker` settings as JSON, such as `{"eagerActivities":100}`. */
+export function workerSettings(progress: Progress): { worker?: unknown } {
+  const raw = process.env.FRESHET_BENCH_OVERHEAD_WORKER;
+  if (!raw) return {};
+  progress(`worker settings ${raw}`);
+  return { worker: JSON.parse(raw) as unknown };
 }
 
 /** Waits until the workflow exists (it is started by the pipeline workflow), then for its result. */

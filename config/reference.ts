@@ -172,6 +172,14 @@ export const descriptions: Record<string, string> = {
   'inventory.interval': 'How often an image no configured image follows is checked (one HEAD)',
   'inventory.scanInterval': "How often the scope's workloads and pods are listed",
   metrics: 'The HTTP server',
+  worker: "This daemon's Temporal worker: tasks run at once and how they are fetched",
+  'worker.maxConcurrentActivities':
+    'Activities run at once by this daemon, every rollout together (patches, waits, checks)',
+  'worker.maxConcurrentWorkflowTasks': 'Workflow tasks run at once',
+  'worker.activityTaskPollers': 'Concurrent polls for activity tasks',
+  'worker.workflowTaskPollers': 'Concurrent polls for workflow tasks',
+  'worker.eagerActivities':
+    'Activities a workflow task starts here directly, if the server allows eager execution (0: off)',
   'metrics.listen': 'host:port of /metrics, /healthz, /readyz and /webhooks/<source>',
   notifications: 'Who hears of rollouts and stale workloads: Slack and signed JSON webhooks',
   'notifications.temporalUiUrl':

@@ -491,9 +491,24 @@ const temporal = z
   })
   .prefault({});
 
+/**
+ * The daemon's Temporal worker: how many tasks it runs at once and how it asks for them. The
+ * defaults are the SDK's; bench/README.md (`overhead`) measures what they change under load.
+ */
+const worker = z
+  .strictObject({
+    maxConcurrentActivities: z.int().min(1).max(10_000).default(100),
+    maxConcurrentWorkflowTasks: z.int().min(2).max(1_000).default(40),
+    activityTaskPollers: z.int().min(1).max(100).default(10),
+    workflowTaskPollers: z.int().min(2).max(100).default(10),
+    eagerActivities: z.int().min(0).max(1_000).default(3),
+  })
+  .prefault({});
+
 export const configSchema = z
   .strictObject({
     temporal,
+    worker,
     registries: z.array(registry.superRefine(checkEcrRegistry)).default([]),
     clusters: z.record(name('cluster'), cluster).default({}),
     images: z.array(image).default([]),

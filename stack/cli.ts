@@ -1,5 +1,5 @@
 // `npm run stack:up|stack:down|stack:status`: manage the local stack from a shell.
-import { addOnNames, brokenImageConvention, runDir, type StoredState } from './layout.ts';
+import { addOnNames, auditLogFile, brokenImageConvention, runDir, type StoredState } from './layout.ts';
 import { StackError } from './process.ts';
 import { readState, stackAlive, startStack, stopStack } from './stack.ts';
 
@@ -19,6 +19,8 @@ Environment:
   FRESHET_STACK_WEBHOOK_URL   where the registry sends push notifications
                               (default http://127.0.0.1:9464/webhooks/distribution)
   FRESHET_CACHE               where built binaries are cached (default ~/.cache/freshet)
+  FRESHET_STACK_AUDIT=1       write the apiserver's audit log (Metadata level) to
+                              ${auditLogFile}
 
 Endpoints are written to ${runDir}/stack.json and stack.env.
 Exit codes: 0 ok, 1 a component failed (its log tail is printed), 2 usage error.`;

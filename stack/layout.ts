@@ -9,6 +9,8 @@ export const repoDir = dirname(stackDir);
 /** Files clients need while the stack runs (state, env file, kubeconfig); removed by `down`. */
 export const runDir = process.env.FRESHET_STACK_RUN_DIR ?? join(stackDir, '.run');
 export const stateFile = join(runDir, 'stack.json');
+/** With FRESHET_STACK_AUDIT=1: the apiserver's audit log, one JSON line per finished request (who, verb, resource). */
+export const auditLogFile = join(runDir, 'kube-apiserver-audit.log');
 
 export interface Versions {
   node: string;

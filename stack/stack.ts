@@ -11,6 +11,7 @@ import { nodeManifest, prometheusConfig, registryConfig } from './configs.ts';
 import { launcher, type Progress } from './launcher.ts';
 import {
   addOnNames,
+  auditLogFile,
   type Binaries,
   binaries,
   type Endpoints,
@@ -269,6 +270,7 @@ async function launch(bin: Binaries, p: Ports, dataDir: string, started: Started
       '--allow-privileged=false',
       '--endpoint-reconciler-type=none',
       '--profiling=false',
+      ...auditFlags(dir('kube-apiserver')),
     ]);
     await ready(apiserver, async () => (await kubeGet(pki, `${server}/readyz`)).status === 200, 90_000);
 
@@ -413,6 +415,33 @@ async function startKubeletImages(
 }
 
 /** KWOK's stock node stages and pod completion/deletion, plus our pod start and broken-image stages. */
+/**
+ * FRESHET_STACK_AUDIT=1: every finished request at Metadata level (user, user agent, verb,
+ * resource; no bodies), so a benchmark can tell Freshet's requests from the controllers'.
+ */
+function auditFlags(workDir: string): string[] {
+  if (process.env.FRESHET_STACK_AUDIT !== '1') return [];
+  const policy = join(workDir, 'audit-policy.yaml');
+  writeFileSync(
+    policy,
+    [
+      'apiVersion: audit.k8s.io/v1',
+      'kind: Policy',
+      'omitStages: [RequestReceived, ResponseStarted]',
+      'rules:',
+      '  - level: Metadata',
+      '',
+    ].join('\n'),
+  );
+  return [
+    `--audit-policy-file=${policy}`,
+    `--audit-log-path=${auditLogFile}`,
+    '--audit-log-format=json',
+    '--audit-log-maxsize=200',
+    '--audit-log-maxbackup=1',
+  ];
+}
+
 function writeKwokStages(bin: Binaries, dir: string): string {
   const stock = [
     'node/fast/node-initialize.yaml',
@@ -512,5 +541,6 @@ async function stopRecorded(progress: Progress): Promise<boolean> {
     rmSync(state.dataDir, { recursive: true, force: true });
   }
   for (const f of ['stack.json', 'stack.env', 'kubeconfig']) rmSync(join(runDir, f), { force: true });
+  rmSync(auditLogFile, { force: true });
   return true;
 }

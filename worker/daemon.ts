@@ -17,7 +17,7 @@ import { createWatchActivities } from '../activities/watch/check-images.ts';
 import { createWindowActivities } from '../activities/windows/index.ts';
 import type { Config } from '../config/schema.ts';
 import { resolveSecret } from '../config/secrets.ts';
-import { buildClusterClients } from './clusters.ts';
+import { buildClusterClients, closeClusterClients } from './clusters.ts';
 import { foreignWorkflowProblem, foreignWorkflows } from './foreign-workflows.ts';
 import { publishFreezes } from './freezes.ts';
 import { collectTargets, publishFreshness } from './freshness.ts';
@@ -71,7 +71,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const metrics = createMetrics();
   initRolloutSeries(metrics, config);
   const registries = buildRegistryClients(config, metrics);
-  const clusters = buildClusterClients(config);
+  const clusters = buildClusterClients(config, {
+    watches: {
+      onError: ({ cluster, kind, namespace, error }) => {
+        metrics.kubernetesWatchErrors.inc({ cluster, resource: kind });
+        log.warn({ cluster, kind, namespace, error }, 'Kubernetes watch failed; retrying');
+      },
+    },
+  });
   const inventory = config.inventory ? createInventoryTracker(config, config.inventory, clusters) : undefined;
   const discovered = () => inventory?.discovered() ?? [];
   const temporal = config.temporal;
@@ -136,6 +143,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }),
     },
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
+    maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+    // A poll holds a slot it may fill: never more polls than slots, as the SDK's own default.
+    activityTaskPollerBehavior: {
+      type: 'simple-maximum',
+      maximum: Math.min(config.worker.activityTaskPollers, config.worker.maxConcurrentActivities),
+    },
+    workflowTaskPollerBehavior: {
+      type: 'simple-maximum',
+      maximum: Math.min(config.worker.workflowTaskPollers, config.worker.maxConcurrentWorkflowTasks),
+    },
+    maxEagerActivityReservationsPerWorkflowTask: config.worker.eagerActivities,
   });
   const running = worker.run();
 
@@ -282,6 +301,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   } catch (err) {
     worker.shutdown();
     await running.catch(() => undefined);
+    await closeClusterClients(clusters);
     throw err;
   }
   scheduleFreshness();
@@ -305,6 +325,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await running;
       await connection.close();
       await nativeConnection.close();
+      await closeClusterClients(clusters);
     },
   };
 }

@@ -1,7 +1,8 @@
 // Joins what each target runs (from Kubernetes) with what the watches know (from Temporal) into
 // the freshness metrics. Runs on a timer so a scrape only reads finished gauges.
-import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { V1CronJob, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { labelsMatch } from '../activities/kubernetes/deployment.ts';
+import type { WatchedKind } from '../activities/kubernetes/shared-watches.ts';
 import type { WorkloadKind } from '../activities/kubernetes/types.ts';
 import { targetKinds, targetName, workloadLabel } from '../activities/kubernetes/workload.ts';
 import { registryHost } from '../activities/rollout/pipeline-spec.ts';
@@ -82,31 +83,48 @@ interface PodOwner {
   workload: V1Deployment;
 }
 
+/** The kind's objects in the namespace: from the shared watch when the daemon has one, else one LIST. */
+async function listOfKind(
+  cluster: ClusterClients,
+  namespace: string,
+  kind: WatchedKind,
+): Promise<readonly unknown[]> {
+  const watched = await cluster.watches?.objects(kind, namespace);
+  if (watched) return watched.list();
+  switch (kind) {
+    case 'Deployment':
+      return (await cluster.apps.listNamespacedDeployment({ namespace })).items;
+    case 'StatefulSet':
+      return (await cluster.apps.listNamespacedStatefulSet({ namespace })).items;
+    case 'DaemonSet':
+      return (await cluster.apps.listNamespacedDaemonSet({ namespace })).items;
+    case 'CronJob':
+      return (await cluster.batch.listNamespacedCronJob({ namespace })).items;
+    case 'Pod':
+      return (await cluster.core.listNamespacedPod({ namespace })).items;
+  }
+}
+
 async function listPodOwners(
   cluster: ClusterClients,
   namespace: string,
   kind: WorkloadKind,
 ): Promise<PodOwner[]> {
-  const as = (items: V1Deployment[]) => items.map((workload) => ({ kind, workload }));
-  switch (kind) {
-    case 'Deployment':
-      return as((await cluster.apps.listNamespacedDeployment({ namespace })).items);
-    case 'StatefulSet':
-      return as((await cluster.apps.listNamespacedStatefulSet({ namespace })).items as V1Deployment[]);
-    case 'DaemonSet':
-      return as((await cluster.apps.listNamespacedDaemonSet({ namespace })).items as V1Deployment[]);
-    case 'CronJob':
-      return (await cluster.batch.listNamespacedCronJob({ namespace })).items.map((cj) => ({
-        kind,
-        workload: {
-          metadata: cj.metadata,
-          spec: { selector: {}, template: cj.spec?.jobTemplate.spec?.template ?? {} },
-        } as V1Deployment,
-      }));
-  }
+  const items = await listOfKind(cluster, namespace, kind);
+  if (kind !== 'CronJob') return items.map((workload) => ({ kind, workload: workload as V1Deployment }));
+  return (items as V1CronJob[]).map((cj) => ({
+    kind,
+    workload: {
+      metadata: cj.metadata,
+      spec: { selector: {}, template: cj.spec?.jobTemplate.spec?.template ?? {} },
+    } as V1Deployment,
+  }));
 }
 
-/** One LIST of Pods, and one of each kind the targets name, per cluster and namespace per collection. */
+/**
+ * Pods, and each kind the targets name, per cluster and namespace: from the daemon's shared watches
+ * (no request per collection), else one LIST each per collection.
+ */
 export async function collectTargets(
   config: Config,
   clusters: ReadonlyMap<string, ClusterClients>,
@@ -120,7 +138,7 @@ export async function collectTargets(
     const key = `${cluster.name}/${namespace}`;
     let p = podLists.get(key);
     if (!p) {
-      p = cluster.core.listNamespacedPod({ namespace }).then((l) => l.items);
+      p = listOfKind(cluster, namespace, 'Pod') as Promise<V1Pod[]>;
       podLists.set(key, p);
     }
     return p;

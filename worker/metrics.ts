@@ -127,6 +127,12 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ['pipeline', 'stage'],
       registers: [registry],
     }),
+    kubernetesWatchErrors: new Counter({
+      name: 'freshet_kubernetes_watch_errors_total',
+      help: 'Failures of the shared Kubernetes watches (one per cluster, namespace and kind) by cluster and resource; each is retried with backoff, and reads go to the apiserver directly meanwhile',
+      labelNames: ['cluster', 'resource'],
+      registers: [registry],
+    }),
     kubernetesEvents: new Counter({
       name: 'freshet_kubernetes_events_total',
       help: 'Kubernetes Events Freshet wrote on the workloads it changed, by cluster, reason (FreshetUpdated, FreshetRolledBack) and outcome (recorded, failed); a failed one never fails the change',

@@ -11,8 +11,10 @@ import { apiStatus, deploymentNotFound, kubernetesFailure } from './errors.ts';
 import { podSpecPaths } from './field-managers.ts';
 import { type JobState, parseJob, type RolloutVerdict, workloadVerdict } from './readiness.ts';
 import { imageRevertedFailure } from './reverted.ts';
+import type { WatchedObjects } from './shared-watches.ts';
 import type { AwaitInput, AwaitResult } from './types.ts';
 import {
+  containerImage,
   kindOf,
   parseWorkload,
   readWorkload,
@@ -68,7 +70,25 @@ export async function awaitDeploymentReady(
     return d;
   };
 
-  let d = await read();
+  // The wave's other waits share this watch; undefined when it cannot be had (RBAC, errors).
+  const shared = await clients.watches?.objects(kind, namespace);
+  // Its copy will do once it shows the awaited image (that is our patch or later); an older copy
+  // would look replaced. The patch's own event is usually on its way: wait for it briefly, then
+  // ask the apiserver.
+  const cached = shared?.healthy()
+    ? await sharedCopy(
+        shared,
+        kind,
+        namespace,
+        deployment,
+        (w) => containerImage(w, container) === input.image,
+      )
+    : undefined;
+  let d: WorkloadState;
+  if (cached) {
+    d = cached;
+    await readJobs();
+  } else d = await read();
   for (;;) {
     const verdict = judge(d);
     if (verdict.state === 'done') {
@@ -85,14 +105,16 @@ export async function awaitDeploymentReady(
     if (verdict.state !== 'waiting') throw await notReady(clients, input, d, verdict, started);
     const left = deadline - Date.now();
     if (left <= 0) throw await notReady(clients, input, d, verdict, started);
+    const decisive = (x: WorkloadState) => needsJobs || judge(x).state !== 'waiting';
+    if (shared?.healthy()) {
+      const seen = await awaitShared(shared, d, Math.min(left, rereadMs), signal, decisive);
+      // Gone from the watch: read it, so a deleted workload fails as not found.
+      d = seen ?? (shared.get(d.name) ? d : await read());
+      if (seen) await readJobs();
+      continue;
+    }
     const watchStarted = Date.now();
-    const seen = await watchWorkload(
-      clients,
-      d,
-      Math.min(left, rereadMs),
-      signal,
-      (x) => needsJobs || judge(x).state !== 'waiting',
-    );
+    const seen = await watchWorkload(clients, d, Math.min(left, rereadMs), signal, decisive);
     if (seen) {
       d = seen;
       await readJobs();
@@ -114,6 +136,88 @@ export async function awaitDeploymentReady(
 function readyCount(d: WorkloadState): number {
   if (d.kind === 'Deployment' || d.kind === 'StatefulSet') return d.status.readyReplicas;
   return d.kind === 'DaemonSet' ? d.status.numberReady : 0;
+}
+
+/** How long a wait gives the shared watch to deliver the version its patch made. */
+const patchEventMs = 2_000;
+
+/** The shared watch's copy of the workload once `wanted` holds for it, or undefined after patchEventMs. */
+function sharedCopy(
+  shared: WatchedObjects,
+  kind: WorkloadState['kind'],
+  namespace: string,
+  name: string,
+  wanted: (w: WorkloadState) => boolean,
+): Promise<WorkloadState | undefined> {
+  const judge = (raw: unknown) => {
+    const w = parseWorkload(kind, raw, namespace);
+    return w.name === name && wanted(w) ? w : undefined;
+  };
+  const now = shared.get(name);
+  const found = now ? judge(now) : undefined;
+  if (found) return Promise.resolve(found);
+  return new Promise((resolve) => {
+    const done = (w: WorkloadState | undefined) => {
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(w);
+    };
+    const timer = setTimeout(() => done(undefined), patchEventMs);
+    const unsubscribe = shared.subscribe((object, type) => {
+      if (type === 'delete') return;
+      const w = judge(object);
+      if (w) done(w);
+    });
+  });
+}
+
+/**
+ * Waits on the shared watch for a version of `d` at least as new as `d` (a lower generation is an
+ * older spec, seen before the patch), resolving with the first one `decisive` accepts, or with the
+ * newest seen when `ms` pass: nothing is read from the apiserver.
+ */
+function awaitShared(
+  shared: WatchedObjects,
+  d: WorkloadState,
+  ms: number,
+  signal: AbortSignal | undefined,
+  decisive: (d: WorkloadState) => boolean,
+): Promise<WorkloadState | undefined> {
+  return new Promise((resolve, reject) => {
+    let newest: WorkloadState | undefined;
+    let unsubscribe = () => {};
+    const finish = (settle: () => void) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      unsubscribe();
+      settle();
+    };
+    const onAbort = () => finish(() => reject(signal?.reason));
+    const consider = (object: unknown) => {
+      const next = parseWorkload(d.kind, object, d.namespace);
+      if (next.name !== d.name || next.metadata.generation < d.metadata.generation) return false;
+      if (next.metadata.resourceVersion === d.metadata.resourceVersion) return false;
+      newest = next;
+      if (!decisive(next)) return false;
+      finish(() => resolve(next));
+      return true;
+    };
+    const timer = setTimeout(() => finish(() => resolve(newest)), ms);
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let settled = false;
+    unsubscribe = shared.subscribe((object, type) => {
+      const name = (object as { metadata?: { name?: string } }).metadata?.name;
+      if (settled || name !== d.name) return;
+      if (type === 'delete') {
+        settled = true;
+        finish(() => resolve(undefined));
+      } else settled = consider(object);
+    });
+    // Whatever the watch saw between the caller's read and the subscription.
+    const now = shared.get(d.name);
+    if (now) settled = consider(now);
+  });
 }
 
 /**

@@ -12,11 +12,28 @@ import {
   containerNames,
   kindOf,
   ownerOf,
+  parseWorkload,
   patchContainerImage,
   readWorkload,
   workloadLabel,
   workloadRef,
 } from './workload.ts';
+
+/**
+ * The shared watch's copy when it still shows the planned image: the patch's `test` ops refuse it
+ * if that copy is stale, and the next attempt reads afresh. Anything else is read from the apiserver.
+ */
+async function readPlanned(clients: KubernetesClients, input: UpdateInput) {
+  const { namespace, deployment, container } = input.ref;
+  const kind = kindOf(input.ref);
+  const shared = await clients.watches?.objects(kind, namespace);
+  const raw = shared?.healthy() ? shared.get(deployment) : undefined;
+  const cached = raw ? parseWorkload(kind, raw, namespace) : undefined;
+  // Without annotations the patch adds the whole map: only a fresh read may say there are none.
+  if (cached?.metadata.annotations && containerImage(cached, container) === input.previousImage)
+    return cached;
+  return readWorkload(clients, kind, namespace, deployment);
+}
 
 /** Concurrent writers rarely collide twice; beyond that, let the activity's retry policy pace us. */
 const attempts = 3;
@@ -31,7 +48,8 @@ export async function updateDeploymentImage(
   const kind = kindOf(input.ref);
   const where = `${namespace}/${workloadLabel(kind, deployment)}`;
   for (let i = 0; i < attempts; i++) {
-    const d = await readWorkload(clients, kind, namespace, deployment);
+    const d =
+      i === 0 ? await readPlanned(clients, input) : await readWorkload(clients, kind, namespace, deployment);
     if (!d) throw deploymentNotFound(clients.name, namespace, deployment, kind);
     // A selector target is judged by the labels the workload has now.
     const refused = authority.updateRefusal(input, d.metadata.labels);

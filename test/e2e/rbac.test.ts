@@ -7,7 +7,8 @@
 // in a namespace the manifests do not name. /readyz is green with that token (readiness needs no
 // more than the Roles). The Deployment's pod template passes the "restricted" Pod Security profile
 // that namespace.yaml enforces. Each verb the workload kinds add (get, list, watch, patch of
-// StatefulSets, DaemonSets and CronJobs, list of Jobs, delete of pods) is needed: with that one
+// StatefulSets, DaemonSets and CronJobs, list of Jobs, delete of pods), and watch of pods for the
+// daemon's shared watch that freshness reads, is needed: with that one
 // verb taken out of the Role, the activity that uses it fails with a 403 naming the call; with
 // the full Role the same call works.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -33,6 +34,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { apiStatus } from '../../activities/kubernetes/errors.ts';
 import { createKubernetesActivities } from '../../activities/kubernetes/index.ts';
+import { createSharedWatches, type WatchError } from '../../activities/kubernetes/shared-watches.ts';
 import type { TargetRef, TargetSpec, WorkloadKind } from '../../activities/kubernetes/types.ts';
 import { requestRollout } from '../../activities/rollout/request.ts';
 import { parseConfig } from '../../config/load.ts';
@@ -324,6 +326,7 @@ describe('each verb the workload kinds add to the Roles is needed', () => {
   let fullRules: V1PolicyRule[];
   let access: AuthorizationV1Api;
   let activities: ReturnType<typeof createKubernetesActivities>;
+  let saClients: { name: string; config: KubeConfig; apps: AppsV1Api; batch: BatchV1Api; core: CoreV1Api };
 
   const config = parseConfig(
     `
@@ -510,21 +513,14 @@ pipelines:
     fullRules = role.rules ?? [];
     const { config: kc } = await serviceAccountKubeconfig(kube, home, dir);
     access = kc.makeApiClient(AuthorizationV1Api);
-    activities = createKubernetesActivities({
-      clusters: new Map([
-        [
-          'local',
-          {
-            name: 'local',
-            apps: kc.makeApiClient(AppsV1Api),
-            batch: kc.makeApiClient(BatchV1Api),
-            core: kc.makeApiClient(CoreV1Api),
-            config: kc,
-          },
-        ],
-      ]),
-      config,
-    });
+    saClients = {
+      name: 'local',
+      apps: kc.makeApiClient(AppsV1Api),
+      batch: kc.makeApiClient(BatchV1Api),
+      core: kc.makeApiClient(CoreV1Api),
+      config: kc,
+    };
+    activities = createKubernetesActivities({ clusters: new Map([['local', saClients]]), config });
     await waitFor(
       'the StatefulSet and DaemonSet to be rolled out',
       async () =>
@@ -632,6 +628,35 @@ pipelines:
     await jobFromCronJob('report');
     expect(await waiting).toMatchObject({ ready: true });
   }, 150_000);
+
+  it("the daemon's shared Pod watch needs watch on pods (freshness LISTs every collection without it)", async () => {
+    const probe = { group: '', resource: 'pods', verb: 'watch' };
+    const follow = async () => {
+      const errors: WatchError[] = [];
+      const watches = createSharedWatches({
+        cluster: 'local',
+        config: saClients.config,
+        clients: saClients,
+        onError: (e) => errors.push(e),
+      });
+      try {
+        return { objects: await watches.objects('Pod', ns), errors };
+      } finally {
+        await watches.close();
+      }
+    };
+    await setRules(rulesWithout(probe.group, probe.resource, probe.verb), probe);
+    try {
+      const refused = await follow();
+      expect(refused.objects).toBeUndefined();
+      expect(refused.errors).toMatchObject([{ cluster: 'local', kind: 'Pod', namespace: ns, status: 403 }]);
+    } finally {
+      await setRules(fullRules, probe);
+    }
+    const allowed = await follow();
+    expect(allowed.errors).toEqual([]);
+    expect(allowed.objects?.list().length).toBeGreaterThan(0);
+  });
 
   it('awaitDeploymentReady needs list on jobs for awaitNextJob', async () => {
     const probe = { group: 'batch', resource: 'jobs', verb: 'list' };
