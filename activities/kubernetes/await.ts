@@ -44,7 +44,13 @@ export async function awaitDeploymentReady(
   const signal = options.signal ?? activity?.cancellationSignal;
   const { namespace, deployment, container } = input.ref;
   const kind = kindOf(input.ref);
-  const started = Date.now();
+  // The wait began when the wave asked for it (deadlineAt less the timeout), which is earlier
+  // than this activity's start when a busy worker picked it up late: "not ready after 20s"
+  // counts from there, so it names the stage's timeout however long the task queued.
+  const started = Math.min(
+    Date.now(),
+    input.deadlineAt === undefined ? Number.POSITIVE_INFINITY : input.deadlineAt - input.timeoutMs,
+  );
   const deadline = Math.min(started + input.timeoutMs, input.deadlineAt ?? Number.POSITIVE_INFINITY);
   // Only a CronJob awaiting its next Job reads Jobs; its own object changes as they start and end.
   const needsJobs = kind === 'CronJob' && input.awaitNextJob === true;
