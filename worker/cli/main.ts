@@ -182,7 +182,7 @@ async function main(argv: string[]): Promise<number> {
     case 'rollout': {
       const image = need(positionals[0], 'which image? (its name in the config)');
       return withTemporal(async () => {
-        const { rolloutCommand } = await import('./rollouts.ts');
+        const { rolloutCommand } = await import('./rollout-now.ts');
         return (client, config) => rolloutCommand(client, config, image, v.digest, v.tag);
       });
     }
