@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Endpoints } from '../stack/layout.ts';
 import { startStack, stopStack } from '../stack/stack.ts';
+import { cliStart } from './cli.ts';
 import { detect } from './detect.ts';
 import { inventory } from './inventory.ts';
 import { overhead } from './overhead.ts';
@@ -32,6 +33,7 @@ const benchmarks: Record<string, Benchmark> = {
   recovery,
   soak,
   inventory,
+  cli: cliStart,
 };
 
 async function main(args: string[]): Promise<number> {

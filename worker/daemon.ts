@@ -1,7 +1,6 @@
 // The Freshet daemon: a Temporal worker running the watch and rollout workflows, the HTTP
 // server (/metrics, /healthz, /readyz, /webhooks/<source>), the freshness collector, and the
 // reconciliation of watch workflows with the config.
-import { fileURLToPath } from 'node:url';
 import { VersionApi } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -34,8 +33,9 @@ import { dispatchHints, reconcileWatches, watchStatuses } from './watches.ts';
 import { createWebhookMetrics } from './webhooks/metrics.ts';
 import { type LogSink, silentLogSink } from './webhooks/types.ts';
 import type { ForeignWorkflow } from './workflow-owner.ts';
+import { workflowsPath } from './workflows-path.ts';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+export { workflowsPath };
 
 export interface DaemonOptions {
   config: Config;

@@ -1,7 +1,8 @@
 // What most commands need: the config (--config, FRESHET_CONFIG or ./freshet.yaml) and a
-// Temporal client built from it.
+// Temporal client built from it. The client loads only once the config has parsed, so a bad
+// config fails fast.
 import { existsSync } from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadConfigFile } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import { temporalConnectionOptions } from '../temporal-connection.ts';
@@ -28,6 +29,7 @@ export function loadConfig(flag: string | undefined): Config {
 }
 
 export async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>): Promise<T> {
+  const { Client, Connection } = await import('@temporalio/client');
   let connection: Connection;
   try {
     connection = await Connection.connect({

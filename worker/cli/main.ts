@@ -1,167 +1,24 @@
 #!/usr/bin/env node
-// The `freshet` command line: the daemon and the operator commands around it.
+// The `freshet` command line: the daemon and the operator commands around it. Each command
+// imports its modules when it runs: --help and validate-config never load Temporal or the
+// Kubernetes client, and only start and bundle-workflows load the Temporal worker.
 import { existsSync, writeFileSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { parseDuration } from '../../config/duration.ts';
-import { ConfigError, loadConfigFile } from '../../config/load.ts';
-import { workflowsPath } from '../daemon.ts';
-import { configPath, loadConfig, withClient } from './context.ts';
-import { freezeCommand, unfreezeCommand } from './freeze.ts';
-import { freshnessCommand } from './freshness.ts';
-import { inventoryCommand } from './inventory.ts';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../../config/schema.ts';
 import { CliError } from './output.ts';
-import { controlCommand, decideCommand, rolloutCommand, statusCommand } from './rollouts.ts';
-import { startCommand } from './start.ts';
 
-const configHelp = '  -c, --config FILE   the config (default: $FRESHET_CONFIG, else ./freshet.yaml)';
-
-const keyHelp = `  --key FILE          sign the decision with NAME's Ed25519 private key (PKCS#8 PEM from
-                      openssl genpkey -algorithm ed25519, or an OpenSSH key without passphrase)
-  --comment TEXT      a note kept with the decision (covered by the signature)`;
-
-const help: Record<string, string> = {
-  main: `Usage: freshet COMMAND [options]
-
-Rolls rebuilt container images out through Kubernetes stages, durably, on Temporal.
-
-Commands:
-  start             run the daemon (worker, watches, HTTP: /metrics /healthz /readyz /webhooks)
-  validate-config   check a config file and explain every problem
-  status            running rollouts and pending approvals (works with no worker running)
-  approve, reject   decide on a rollout waiting for approval
-  pause, resume     hold a rollout at its next safe point, or let it go on
-  abort             stop a rollout and roll its current stage back
-  freeze, unfreeze  stop every rollout (or one pipeline's) at its next safe point, start none
-  rollout           roll out an image now (the newest build the watch saw, or --digest)
-  freshness         every target: what it runs, the newest build, how long it is behind
-                    (--all: every workload of the inventory, in or out of a pipeline)
-  bundle-workflows  bundle the workflow code ahead of time, for a faster start
-
-Run "freshet COMMAND --help" for a command's options. Exit codes: 0 done, 1 failed or
-refused, 2 wrong usage.`,
-  start: `Usage: freshet start [--config FILE] [--listen HOST:PORT] [--grace 30s] [--log-level L] [--pretty|--json-logs]
-
-Runs the daemon: connects to Temporal (address, namespace, TLS, mTLS or API key from the
-config), runs the worker for the watch, pipeline and rollout workflows, starts or updates the
-watch workflows to match the config, and serves /metrics (Freshet's and the Temporal SDK's),
-/healthz, /readyz and /webhooks/<source>. Workflow ids end in @INSTANCE (temporal.instance,
-default: the task queue); /readyz fails while another task queue runs one of them. SIGTERM or
-SIGINT stops polling, gives running activities the grace time, and exits 0.
-
-${configHelp}
-  --listen HOST:PORT  overrides metrics.listen (default 0.0.0.0:9464)
-  --grace DURATION    how long running activities get on shutdown (default 30s)
-  --log-level LEVEL   trace, debug, info, warn or error (default: log.level in the config)
-  --pretty            readable log lines (default on a terminal); --json-logs forces JSON
-  --workflow-bundle FILE  workflow code from freshet bundle-workflows (default:
-                      $FRESHET_WORKFLOW_BUNDLE; else it is bundled at start, 5-10 s)`,
-  'bundle-workflows': `Usage: freshet bundle-workflows OUT
-
-Bundles the workflow code into OUT once (the container image does this at build time), so
-"freshet start --workflow-bundle OUT" starts in seconds and needs no writable temp directory.
-The bundle must come from the same Freshet version that runs it.`,
-  'validate-config': `Usage: freshet validate-config FILE [--check-secrets]
-
-Checks the config file. Prints every problem with its path and line and exits 1, or prints a
-summary and exits 0.
-
-  --check-secrets   also check that every …Env variable is set and every …File (secrets, TLS
-                    files) and Docker config file is a readable, non-empty file; values are
-                    never printed`,
-  status: `Usage: freshet status [--config FILE] [--json]
-
-Lists the running rollouts of this config's task queue from Temporal's visibility (search
-attributes), so it answers with no worker running: phase and stage. When a worker answers a
-rollout's status query within 2s, it adds the wave and what the rollout waits for; rollouts
-whose details could not be queried are named, with why.
-
-${configHelp}
-  --json              an array, one object per rollout: rolloutId, pipeline, image, digest,
-                      phase, stage, startedAt, summary, queried; with "queried": true also the
-                      status query's fields (tag, paused, stageIndex, stages, wave, targets,
-                      approval, decisions, …), with "queried": false a queryError`,
-  approve: `Usage: freshet approve ROLLOUT --by NAME [--key FILE] [--comment TEXT] [--config FILE]
-
-Approves the stage a rollout waits on. ROLLOUT is the workflow id or any unique part of it
-(see freshet status). Refused (exit 1) when NAME is not among the stage's approvers, when the
-stage takes signed decisions only and there is no valid signature, or when nothing waits for
-approval.
-
-${configHelp}
-${keyHelp}`,
-  reject: `Usage: freshet reject ROLLOUT --by NAME [--key FILE] [--comment TEXT] [--config FILE]
-
-Rejects the stage a rollout waits on: the rollout ends "rejected" and nothing more changes.
-
-${configHelp}
-${keyHelp}`,
-  pause: `Usage: freshet pause ROLLOUT [--config FILE]
-
-Holds the rollout before its next wave or check.
-
-${configHelp}`,
-  resume: `Usage: freshet resume ROLLOUT [--config FILE]
-
-Lets a paused rollout go on.
-
-${configHelp}`,
-  abort: `Usage: freshet abort ROLLOUT [--by NAME] [--config FILE]
-
-Stops the rollout now and rolls back what its current stage changed.
-
-${configHelp}`,
-  freeze: `Usage: freshet freeze --reason TEXT [--pipeline P] [--until T] [--by NAME] [--config FILE]
-
-Freezes every pipeline of this Freshet (temporal.instance), or pipeline P: each running rollout
-stops at its next safe point (after the wave it is in and that wave's checks, or at once during a
-soak) and shows phase "frozen"; a rollout that starts while frozen waits before its first wave.
-Nothing is rolled back. The freeze shows in freshet status, in each rollout's details in the
-Temporal UI and in the metric freshet_freeze_active{pipeline}. A second freeze of the same scope
-replaces the first.
-
-${configHelp}
-  --reason TEXT       why (required); shown wherever the freeze is
-  --pipeline P        freeze only pipeline P (default: every pipeline)
-  --until T           lift the freeze by itself after a duration (2h, 1d) or at a time
-                      (2026-12-24T18:00:00Z)
-  --by NAME           who freezes (default: your login name)`,
-  unfreeze: `Usage: freshet unfreeze [--pipeline P] [--by NAME] [--config FILE]
-
-Lifts the freezes: without --pipeline every freeze (of every pipeline and of single pipelines),
-with it the freeze of pipeline P only (a freeze of every pipeline still holds P). Held rollouts
-go on from the safe point where they stopped.
-
-${configHelp}
-  --pipeline P        lift only the freeze of pipeline P
-  --by NAME           who lifts it (default: your login name)`,
-  rollout: `Usage: freshet rollout IMAGE [--digest sha256:…] [--tag TAG] [--config FILE]
-
-Rolls IMAGE (its name in the config) out through its pipeline now: the newest build its watch
-saw, or the given digest. A rollout of the same digest runs once.
-
-${configHelp}`,
-  freshness: `Usage: freshet freshness [--all] [--config FILE] [--json]
-
-Every pipeline target with the digest it runs, the newest digest, how long it has been behind,
-whether its base image has moved on, and how the base was found (BASE FROM: annotation,
-provenance or layers; --json adds the base's name and why none was found). What runs is what
-the pods report (imageID), the oldest build when they differ; the Deployment's pinned digest
-only when no pod reports one. A pod that reports its platform's manifest of a multi-platform
-index runs that index.
-
-With --all: every container and init container of every Deployment, StatefulSet, DaemonSet
-and CronJob in the config's inventory scope (inventory.clusters, .namespaces, .selector), in
-or out of a pipeline: the digest it runs, the newest digest of its tag, the STATE (up to date,
-behind since the first build it missed, missing upstream when the tag answers 404, lookup
-failed and why, not checked yet), when what runs was BUILT, when the image was last CHECKED,
-whether its BASE moved on, and whether a pipeline targets it. Images no configured image
-follows are checked by the daemon's watches at inventory.interval and never rolled out.
-
-${configHelp}
-  --all               the whole inventory instead of the pipeline targets
-  --json              machine-readable output`,
-};
+// Node keeps what it compiled (TypeScript stripped of its types, V8 code) on disk, so the next
+// run of a command compiles none of its modules again: the first run after an install or an
+// upgrade pays for it. A cache that cannot be written (a read-only home) is silently skipped.
+// NODE_COMPILE_CACHE=DIR puts it elsewhere, NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+enableCompileCache(
+  process.env.NODE_COMPILE_CACHE ??
+    join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'freshet', 'node-compile-cache'),
+);
 
 const options = {
   config: { type: 'string', short: 'c' },
@@ -186,6 +43,8 @@ const options = {
 } as const;
 
 async function main(argv: string[]): Promise<number> {
+  // Imported here, not above, so that the compile cache serves it.
+  const { help } = await import('./help.ts');
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     console.log(help.main);
@@ -216,16 +75,32 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   };
 
+  /** A command that talks to Temporal: the config parses before the client or the command loads. */
+  const withTemporal = async (
+    load: () => Promise<(client: Client, config: Config) => Promise<string>>,
+  ): Promise<number> => {
+    const { loadConfig, withClient } = await import('./context.ts');
+    const config = loadConfig(v.config);
+    const run = await load();
+    return print(await withClient(config, (client) => run(client, config)));
+  };
+
   switch (command) {
     case 'start': {
+      const [{ configPath, loadConfig }, { parseDuration }] = await Promise.all([
+        import('./context.ts'),
+        import('../../config/duration.ts'),
+      ]);
       const path = configPath(v.config);
       const graceMs = v.grace ? parseDuration(v.grace) : 30_000;
       if (graceMs === undefined)
         throw new CliError(`--grace: expected a duration such as 30s, not "${v.grace}"`, 2);
       const bundle = v['workflow-bundle'] ?? process.env.FRESHET_WORKFLOW_BUNDLE;
       if (bundle && !existsSync(bundle)) throw new CliError(`workflow bundle ${bundle} not found`, 2);
+      const config = loadConfig(path);
+      const { startCommand } = await import('./start.ts');
       return startCommand({
-        config: loadConfig(path),
+        config,
         configPath: path,
         graceMs,
         ...(bundle ? { workflowBundlePath: bundle } : {}),
@@ -236,12 +111,17 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'bundle-workflows': {
       const out = need(positionals[0], 'where to? freshet bundle-workflows OUT');
+      const [{ bundleWorkflowCode, DefaultLogger }, { workflowsPath }] = await Promise.all([
+        import('@temporalio/worker'),
+        import('../workflows-path.ts'),
+      ]);
       const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
       writeFileSync(out, code);
       return print(`wrote ${out} (${Math.round(code.length / 1024)} KiB)`);
     }
     case 'validate-config': {
       const file = need(positionals[0] ?? v.config, 'which file? freshet validate-config FILE');
+      const { ConfigError, loadConfigFile } = await import('../../config/load.ts');
       try {
         const config = loadConfigFile(file, { checkSecrets: Boolean(v['check-secrets']) });
         return print(
@@ -256,57 +136,68 @@ async function main(argv: string[]): Promise<number> {
         throw err;
       }
     }
-    case 'status':
+    case 'status': {
+      const json = Boolean(v.json);
+      return withTemporal(async () => {
+        const { statusCommand } = await import('./rollouts.ts');
+        return (client, config) => statusCommand(client, config, json);
+      });
+    }
     case 'freshness': {
-      const config = loadConfig(v.config);
-      const run = command === 'status' ? statusCommand : v.all ? inventoryCommand : freshnessCommand;
-      return print(await withClient(config, (client) => run(client, config, Boolean(v.json))));
+      const json = Boolean(v.json);
+      return withTemporal(async () => {
+        const run = v.all
+          ? (await import('./inventory.ts')).inventoryCommand
+          : (await import('./freshness.ts')).freshnessCommand;
+        return (client, config) => run(client, config, json);
+      });
     }
     case 'approve':
     case 'reject': {
       const rollout = need(positionals[0], 'which rollout? (freshet status lists them)');
       const by = need(v.by, 'say who decides: --by NAME');
-      const config = loadConfig(v.config);
-      return print(
-        await withClient(config, (c) => decideCommand(c, config, command, rollout, by, v.comment, v.key)),
-      );
+      return withTemporal(async () => {
+        const { decideCommand } = await import('./rollouts.ts');
+        return (client, config) => decideCommand(client, config, command, rollout, by, v.comment, v.key);
+      });
     }
     case 'pause':
     case 'resume':
     case 'abort': {
       const rollout = need(positionals[0], 'which rollout? (freshet status lists them)');
-      const config = loadConfig(v.config);
-      return print(await withClient(config, (c) => controlCommand(c, config, command, rollout, v.by)));
+      return withTemporal(async () => {
+        const { controlCommand } = await import('./rollouts.ts');
+        return (client, config) => controlCommand(client, config, command, rollout, v.by);
+      });
     }
     case 'freeze': {
       const reason = need(v.reason?.trim(), 'say why: --reason TEXT');
-      const config = loadConfig(v.config);
-      return print(
-        await withClient(config, (c) =>
-          freezeCommand(c, config, {
+      return withTemporal(async () => {
+        const { freezeCommand } = await import('./freeze.ts');
+        return (client, config) =>
+          freezeCommand(client, config, {
             reason,
             ...(v.pipeline ? { pipeline: v.pipeline } : {}),
             ...(v.until ? { until: v.until } : {}),
             ...(v.by ? { by: v.by } : {}),
-          }),
-        ),
-      );
+          });
+      });
     }
-    case 'unfreeze': {
-      const config = loadConfig(v.config);
-      return print(
-        await withClient(config, (c) =>
-          unfreezeCommand(c, config, {
+    case 'unfreeze':
+      return withTemporal(async () => {
+        const { unfreezeCommand } = await import('./freeze.ts');
+        return (client, config) =>
+          unfreezeCommand(client, config, {
             ...(v.pipeline ? { pipeline: v.pipeline } : {}),
             ...(v.by ? { by: v.by } : {}),
-          }),
-        ),
-      );
-    }
+          });
+      });
     case 'rollout': {
       const image = need(positionals[0], 'which image? (its name in the config)');
-      const config = loadConfig(v.config);
-      return print(await withClient(config, (c) => rolloutCommand(c, config, image, v.digest, v.tag)));
+      return withTemporal(async () => {
+        const { rolloutCommand } = await import('./rollout-now.ts');
+        return (client, config) => rolloutCommand(client, config, image, v.digest, v.tag);
+      });
     }
   }
   return 2;

@@ -1,10 +1,9 @@
-// Operator commands on rollouts: status, approve, reject, pause, resume, abort and a manual
-// rollout. All of them talk to Temporal only; the daemon's workers do the work.
+// Operator commands on rollouts: status, approve, reject, pause, resume and abort. All of them
+// talk to Temporal only; the daemon's workers do the work.
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { requestRollout } from '../../activities/rollout/request.ts';
 import type { Config } from '../../config/schema.ts';
-import type { SignedDecision } from '../../workflows/approval-signature.ts';
+import type { ApprovalSignature, SignedDecision } from '../../workflows/approval-signature.ts';
 import {
   abortSignal,
   decideUpdate,
@@ -14,14 +13,7 @@ import {
   rolloutStatusQuery,
   workloadName,
 } from '../../workflows/rollout-messages.ts';
-import {
-  hasSearchAttributes,
-  listRunningRollouts,
-  type RolloutOverview,
-  rolloutOverviews,
-} from '../rollouts.ts';
-import { watchStatuses } from '../watches.ts';
-import { loadSigningKey, signDecision } from './approval-signing.ts';
+import { listRunningRollouts, type RolloutOverview, rolloutOverviews } from '../rollouts.ts';
 import { freezeStatusLines } from './freeze.ts';
 import { CliError, shortDigest, table } from './output.ts';
 
@@ -135,14 +127,12 @@ export async function decideCommand(
   comment: string | undefined,
   keyFile?: string,
 ): Promise<string> {
-  const key = keyFile === undefined ? undefined : loadSigningKey(keyFile);
+  const sign = keyFile === undefined ? undefined : await loadSigner(keyFile);
   const id = await resolveRolloutId(client, config, rollout);
   const handle = client.workflow.getHandle(id);
   const name = by.trim();
   try {
-    const signature = key
-      ? signDecision(await waitingDecision(handle, id, decision, name, comment), key)
-      : undefined;
+    const signature = sign ? sign(await waitingDecision(handle, id, decision, name, comment)) : undefined;
     return await handle.executeUpdate(decideUpdate, {
       args: [{ decision, by: name, ...(comment ? { comment } : {}), ...(signature ? { signature } : {}) }],
     });
@@ -153,6 +143,13 @@ export async function decideCommand(
     if (err instanceof WorkflowNotFoundError) throw new CliError(`no rollout ${id}`);
     throw err;
   }
+}
+
+/** Only a signed decision loads the signing code; a bad key fails before anything is sent. */
+async function loadSigner(keyFile: string): Promise<(decision: SignedDecision) => ApprovalSignature> {
+  const { loadSigningKey, signDecision } = await import('./approval-signing.ts');
+  const key = loadSigningKey(keyFile);
+  return (decision) => signDecision(decision, key);
 }
 
 /** What a signature binds, read from the rollout: the stage it waits on and since when. */
@@ -196,48 +193,4 @@ export async function controlCommand(
     throw err;
   }
   return `${action} sent to ${id}`;
-}
-
-export async function rolloutCommand(
-  client: Client,
-  config: Config,
-  imageName: string,
-  digest: string | undefined,
-  tag: string | undefined,
-): Promise<string> {
-  const image = config.images.find((i) => i.name === imageName);
-  if (!image) {
-    throw new CliError(
-      `no image named "${imageName}" (images: ${config.images.map((i) => i.name).join(', ') || 'none'})`,
-    );
-  }
-  if (!image.pipeline) throw new CliError(`image ${imageName} has no pipeline to roll out through`);
-  const state = (await watchStatuses(client, config))
-    .flatMap((s) => s.images)
-    .find((i) => i.image.name === imageName)?.state;
-  const chosenDigest = digest ?? state?.latest?.digest;
-  if (!chosenDigest) {
-    throw new CliError(
-      `the watch has not seen ${imageName} yet; pass --digest sha256:… to roll out a given build`,
-    );
-  }
-  if (!/^sha256:[a-f0-9]{64}$/.test(chosenDigest)) throw new CliError(`not a digest: ${chosenDigest}`, 2);
-  const chosenTag = tag ?? state?.latest?.tag ?? image.track.tag;
-  if (!chosenTag)
-    throw new CliError('pass --tag: the image follows a version policy and no tag is known yet', 2);
-  const { rolloutId } = await requestRollout(
-    { client, config, searchAttributes: await hasSearchAttributes(client, config.temporal.namespace) },
-    {
-      pipeline: image.pipeline,
-      image: image.name,
-      registry: image.registry,
-      repository: image.repository,
-      tag: chosenTag,
-      digest: chosenDigest,
-      trigger: 'manual',
-      detectedAt:
-        state?.latest?.digest === chosenDigest ? state.latest.firstSeenAt : new Date().toISOString(),
-    },
-  );
-  return `requested ${rolloutId} (${image.repository}:${chosenTag}@${shortDigest(chosenDigest)} through pipeline ${image.pipeline})`;
 }
