@@ -1,18 +1,22 @@
 // `npm run bench -- recovery`: a daemon killed with SIGKILL mid-rollout, and a new one started at
-// once. The daemon runs in a child process (test/support/daemon-process.ts); the rollout has one
+// once. The daemon runs in a child process (test/support/daemon-process.ts) from workflow code
+// bundled once by the benchmark, as a daemon started with a built bundle does; the rollout has one
 // Deployment per wave, and the daemon is killed as soon as the benchmark's watch sees the second
-// wave's patch. Measured: from the new process printing "ready" to the next progress in the
-// Kubernetes API (the third wave's patch), and the spec changes beyond one per Deployment.
+// wave's patch. Measured: from the kill, and from the new process printing "ready", to the next
+// progress in the Kubernetes API (the third wave's patch), and the spec changes beyond one per
+// Deployment. The baseline of the same run is the restart itself: kill → "ready".
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { requestRollout } from '../activities/rollout/request.ts';
 import type { Config } from '../config/schema.ts';
 import type { Endpoints } from '../stack/layout.ts';
 import { pushImage } from '../test/support/image-pusher.ts';
+import { workflowsPath } from '../worker/daemon.ts';
 import { hasSearchAttributes } from '../worker/rollouts.ts';
 import { pipelineWorkflowId, type RolloutResult, rolloutWorkflowId } from '../workflows/rollout-messages.ts';
 import { type Progress, progressFor, runSuffix } from './harness.ts';
@@ -50,6 +54,8 @@ interface Sample {
   killToProgressMs: number;
   /** Spawn → "ready". */
   restartMs: number;
+  /** SIGKILL sent → new process "ready": the baseline, what a restart costs however fast Freshet resumes. */
+  killToReadyMs: number;
   duplicates: number;
   /** Kill → the retry of the killed worker's activity started (history). */
   retryStartMs: number;
@@ -85,6 +91,13 @@ export async function recovery(stack: Endpoints): Promise<Record<string, number>
   const dir = mkdtempSync(join(tmpdir(), 'freshet-bench-recovery-'));
   const configPath = join(dir, 'config.json');
   writeFileSync(configPath, JSON.stringify(config));
+  progress('bundling the workflow code once for every daemon process');
+  const bundlePath = join(dir, 'workflows.js');
+  writeFileSync(
+    bundlePath,
+    (await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') })).code,
+  );
+  const startDaemonProcess = () => startDaemonFrom(configPath, bundlePath);
   const push = () => pushImage({ registryUrl: stack.registry.url, repository, tag });
   const baseline = await push();
   const connection = await Connection.connect({ address: stack.temporal.address });
@@ -94,7 +107,7 @@ export async function recovery(stack: Endpoints): Promise<Record<string, number>
   let watch: NamespaceWatch | undefined;
   try {
     progress(`creating ${names.length} Deployments (replicas 1) and starting the daemon process`);
-    const first = startDaemonProcess(configPath);
+    const first = startDaemonProcess();
     await createDeployments(kube, namespace, names, baseline.reference, { labels: selector });
     watch = await watchNamespace(kube, namespace);
     const w = watch;
@@ -131,7 +144,7 @@ export async function recovery(stack: Endpoints): Promise<Record<string, number>
       const patchSeen = w.firstSeen(killAfter, (d) => imageOf(d) === pushed.reference, t0) ?? Number.NaN;
       const killedAt = await daemon.kill();
       daemon = undefined;
-      daemon = await startDaemonProcess(configPath);
+      daemon = await startDaemonProcess();
       const restarted = daemon;
       await w.until(`${progressOn} patched`, onNew(progressOn), 120_000);
       const progressAt = w.firstSeen(progressOn, (d) => imageOf(d) === pushed.reference, t0) ?? Number.NaN;
@@ -154,14 +167,16 @@ export async function recovery(stack: Endpoints): Promise<Record<string, number>
         resumeMs: progressAt - restarted.readyAt,
         killToProgressMs: progressAt - killedAt,
         restartMs: restarted.readyAt - restarted.spawnedAt,
+        killToReadyMs: restarted.readyAt - killedAt,
         duplicates,
         retryStartMs: why.retryStartMs,
         detail: why.text,
       };
       samples.push(sample);
       progress(
-        `${i + 1}/${reps}: resume ${sample.resumeMs} ms after "ready" (kill → progress ${sample.killToProgressMs} ms, ` +
-          `restart ${sample.restartMs} ms, duplicates ${duplicates}); ${sample.detail}`,
+        `${i + 1}/${reps}: kill → progress ${sample.killToProgressMs} ms (kill → ready ${sample.killToReadyMs} ms, ` +
+          `resume ${sample.resumeMs} ms after "ready", restart ${sample.restartMs} ms, duplicates ${duplicates}); ` +
+          sample.detail,
       );
     }
     return summarise(samples, progress);
@@ -220,6 +235,7 @@ function summarise(samples: Sample[], progress: Progress): Record<string, number
   const resume = samples.map((s) => s.resumeMs);
   const killTo = samples.map((s) => s.killToProgressMs);
   const restart = samples.map((s) => s.restartMs);
+  const killToReady = samples.map((s) => s.killToReadyMs);
   const retried = samples.map((s) => s.retryStartMs).filter(Number.isFinite);
   progress(`resume after "ready": ${resume.join(', ')} ms; kill → progress: ${killTo.join(', ')} ms`);
   return {
@@ -227,6 +243,8 @@ function summarise(samples: Sample[], progress: Progress): Record<string, number
     resume_p95_ms: round(percentile(resume, 95), 0),
     kill_to_progress_p50_ms: round(median(killTo), 0),
     kill_to_progress_p95_ms: round(percentile(killTo, 95), 0),
+    kill_to_ready_p50_ms: round(median(killToReady), 0),
+    kill_to_ready_p95_ms: round(percentile(killToReady, 95), 0),
     restart_p50_ms: round(median(restart), 0),
     restart_max_ms: Math.max(...restart),
     retry_start_p50_ms: retried.length > 0 ? round(median(retried), 0) : Number.NaN,
@@ -245,10 +263,11 @@ interface Daemon {
 }
 
 /** Starts the daemon in its own process and resolves once it prints "ready". */
-function startDaemonProcess(configPath: string): Promise<Daemon> {
+function startDaemonFrom(configPath: string, bundlePath: string): Promise<Daemon> {
   const spawnedAt = Date.now();
   const child: ChildProcess = spawn(process.execPath, [script, configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FRESHET_TEST_WORKFLOW_BUNDLE: bundlePath },
   });
   let exited = false;
   const exit = new Promise<void>((resolve) =>
