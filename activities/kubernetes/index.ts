@@ -9,6 +9,7 @@ import { awaitDeploymentReady } from './await.ts';
 import type { KubernetesClients } from './clients.ts';
 import { notInConfig } from './errors.ts';
 import { type EventObserver, eventRecorder } from './events.ts';
+import { heartbeating } from './heartbeat.ts';
 import { parseAwaitInput, parsePlanStageInput, parseRollbackInput, parseUpdateInput } from './inputs.ts';
 import { planStage } from './plan.ts';
 import { rollbackDeployment } from './rollback.ts';
@@ -56,7 +57,10 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps) {
     },
     updateDeploymentImage: async (raw: UpdateInput): Promise<UpdateResult> => {
       const input = parseUpdateInput(raw);
-      return updateDeploymentImage(cluster(input.ref.cluster), input, authority, recordEvent);
+      // Heartbeats let the workflow retry a dead worker's write within seconds; the retry compares first.
+      return heartbeating(() =>
+        updateDeploymentImage(cluster(input.ref.cluster), input, authority, recordEvent),
+      );
     },
     // Read-only: any configured cluster.
     awaitDeploymentReady: async (raw: AwaitInput): Promise<AwaitResult> => {
@@ -68,7 +72,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps) {
       // A malformed input stays malformed: never worth waiting out.
       const input = parseRollbackInput(raw);
       try {
-        return await rollbackDeployment(cluster(input.ref.cluster), input, recordEvent);
+        return await heartbeating(() => rollbackDeployment(cluster(input.ref.cluster), input, recordEvent));
       } catch (err) {
         if (!input.persistent || !(err instanceof ApplicationFailure) || !err.nonRetryable) throw err;
         // A broken image still runs: what a person can fix (RBAC, credentials, config) is waited out.
