@@ -50,7 +50,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps) {
       const input = parsePlanStageInput(raw);
       const refused = authority.planRefusal(input);
       if (refused) throw notInConfig(refused);
-      const plan = await planStage(cluster(input.cluster), input, authority.instance);
+      const plan = await heartbeating(() => planStage(cluster(input.cluster), input, authority.instance));
       for (const warning of plan.warnings ?? [])
         deps.onPlanWarning?.({ pipeline: input.pipeline, cluster: input.cluster, warning });
       return plan;

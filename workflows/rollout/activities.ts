@@ -6,8 +6,10 @@ import type { KubernetesActivities } from '../../activities/kubernetes/index.ts'
 import type { RolloutReportActivities } from '../../activities/rollout/report.ts';
 import type { WindowActivities } from '../../activities/windows/index.ts';
 
+// The plan (reads only) heartbeats too: a plan on a worker that died is taken over after 5 s.
 export const kube = proxyActivities<KubernetesActivities>({
   startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '5 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '20 seconds', maximumAttempts: 10 },
 });
 // One read and one patch each. The activity heartbeats while it works, so the write of a worker
