@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { requestRollout } from '../activities/rollout/request.ts';
-import type { Config } from '../config/schema.ts';
+import { type Config, configSchema } from '../config/schema.ts';
 import type { Endpoints } from '../stack/layout.ts';
 import { pushImage } from '../test/support/image-pusher.ts';
 import { workflowsPath } from '../worker/daemon.ts';
@@ -29,7 +29,6 @@ import {
   type Latest,
   type NamespaceWatch,
   removeNamespaces,
-  rolloutConfig,
   rolloutResult,
   type Timeline,
   terminateAll,
@@ -71,9 +70,13 @@ export async function recovery(stack: Endpoints): Promise<Record<string, number>
   const image = `web-${suffix}`;
   const pipeline = `rec-${suffix}`;
   const namespace = `rec-${suffix}`;
-  const config: Config = rolloutConfig(stack, {
-    registry,
-    taskQueue: `freshet-bench-recovery-${suffix}`,
+  const config: Config = configSchema.parse({
+    temporal: { address: stack.temporal.address, taskQueue: `freshet-bench-recovery-${suffix}` },
+    registries: [{ name: registry, url: stack.registry.url }],
+    clusters: { local: { kubeconfig: stack.kubernetes.kubeconfig, context: stack.kubernetes.context } },
+    // The daemon patches only images its config gives the pipeline (invariant 12); checked
+    // hourly, so only the benchmark's requests start rollouts.
+    images: [{ name: image, registry, repository, track: { tag }, pipeline, interval: '1h' }],
     pipelines: {
       [pipeline]: {
         stages: [
