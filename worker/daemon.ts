@@ -155,6 +155,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       maximum: Math.min(config.worker.workflowTaskPollers, config.worker.maxConcurrentWorkflowTasks),
     },
     maxEagerActivityReservationsPerWorkflowTask: config.worker.eagerActivities,
+    // A workflow task waits this long on the sticky queue of a worker that died (SIGKILL, lost
+    // machine) before another worker gets it: 10 s by default. A miss costs a replay of the history.
+    stickyQueueScheduleToStartTimeout: '1 second',
   });
   const running = worker.run();
 

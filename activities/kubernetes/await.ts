@@ -9,6 +9,7 @@ import type { KubernetesClients } from './clients.ts';
 import { describePods, diagnosePods } from './diagnose.ts';
 import { apiStatus, deploymentNotFound, kubernetesFailure } from './errors.ts';
 import { podSpecPaths } from './field-managers.ts';
+import { heartbeating } from './heartbeat.ts';
 import { type JobState, parseJob, type RolloutVerdict, workloadVerdict } from './readiness.ts';
 import { imageRevertedFailure } from './reverted.ts';
 import type { WatchedObjects } from './shared-watches.ts';
@@ -24,7 +25,7 @@ import {
   workloadLabel,
 } from './workload.ts';
 
-/** Longest stretch on one watch before a fresh read; also the heartbeat cadence while nothing moves. */
+/** Longest stretch on one watch before a fresh read, in case the watch goes quiet. */
 const rereadMs = 5_000;
 /** A watch that ends sooner than this is failing; wait before the next one instead of spinning. */
 const minWatchMs = 1_000;
@@ -39,9 +40,19 @@ export async function awaitDeploymentReady(
   input: AwaitInput,
   options: AwaitOptions = {},
 ): Promise<AwaitResult> {
-  // Heartbeats and cancellation exist only inside an activity; tests call this directly too.
-  const activity = asyncLocalStorage.getStore();
-  const signal = options.signal ?? activity?.cancellationSignal;
+  // Heartbeats carry the latest progress and go on whether or not anything moves, so a short
+  // heartbeat timeout tells a dead worker from a slow rollout.
+  return heartbeating((report) => awaitReady(clients, input, options, report));
+}
+
+async function awaitReady(
+  clients: KubernetesClients,
+  input: AwaitInput,
+  options: AwaitOptions,
+  onProgress: (progress: string) => void,
+): Promise<AwaitResult> {
+  // Cancellation exists only inside an activity; tests call this directly too.
+  const signal = options.signal ?? asyncLocalStorage.getStore()?.cancellationSignal;
   const { namespace, deployment, container } = input.ref;
   const kind = kindOf(input.ref);
   // The wait began when the wave asked for it (deadlineAt less the timeout), which is earlier
@@ -57,7 +68,7 @@ export async function awaitDeploymentReady(
   let jobs: JobState[] = [];
   const judge = (d: WorkloadState) => {
     const verdict = workloadVerdict(d, container, input.image, { awaitNextJob: needsJobs, jobs });
-    activity?.heartbeat(verdict.progress);
+    onProgress(verdict.progress);
     return verdict;
   };
   const readJobs = async () => {

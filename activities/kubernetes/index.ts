@@ -9,6 +9,7 @@ import { awaitDeploymentReady } from './await.ts';
 import type { KubernetesClients } from './clients.ts';
 import { notInConfig } from './errors.ts';
 import { type EventObserver, eventRecorder } from './events.ts';
+import { heartbeating } from './heartbeat.ts';
 import { parseAwaitInput, parsePlanStageInput, parseRollbackInput, parseUpdateInput } from './inputs.ts';
 import { planStage } from './plan.ts';
 import { rollbackDeployment } from './rollback.ts';
@@ -49,14 +50,17 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps) {
       const input = parsePlanStageInput(raw);
       const refused = authority.planRefusal(input);
       if (refused) throw notInConfig(refused);
-      const plan = await planStage(cluster(input.cluster), input, authority.instance);
+      const plan = await heartbeating(() => planStage(cluster(input.cluster), input, authority.instance));
       for (const warning of plan.warnings ?? [])
         deps.onPlanWarning?.({ pipeline: input.pipeline, cluster: input.cluster, warning });
       return plan;
     },
     updateDeploymentImage: async (raw: UpdateInput): Promise<UpdateResult> => {
       const input = parseUpdateInput(raw);
-      return updateDeploymentImage(cluster(input.ref.cluster), input, authority, recordEvent);
+      // Heartbeats let the workflow retry a dead worker's write within seconds; the retry compares first.
+      return heartbeating(() =>
+        updateDeploymentImage(cluster(input.ref.cluster), input, authority, recordEvent),
+      );
     },
     // Read-only: any configured cluster.
     awaitDeploymentReady: async (raw: AwaitInput): Promise<AwaitResult> => {
@@ -68,7 +72,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps) {
       // A malformed input stays malformed: never worth waiting out.
       const input = parseRollbackInput(raw);
       try {
-        return await rollbackDeployment(cluster(input.ref.cluster), input, recordEvent);
+        return await heartbeating(() => rollbackDeployment(cluster(input.ref.cluster), input, recordEvent));
       } catch (err) {
         if (!input.persistent || !(err instanceof ApplicationFailure) || !err.nonRetryable) throw err;
         // A broken image still runs: what a person can fix (RBAC, credentials, config) is waited out.
