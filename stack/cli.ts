@@ -11,6 +11,9 @@ Commands:
   up       start every component and print the endpoints; on a running stack, start only
            the components it lacks (${[...addOnNames, 'kubelet-images'].join(', ')}: those added
            since it started)
+    --temporal-cluster
+           also run a Temporal cluster: the Temporal server (all services in one process) on
+           PostgreSQL, beside the dev server (a stack that runs one keeps it)
   down     stop exactly the processes "up" started, by PID, and remove their temp dirs
   status   print whether the stack runs, and its endpoints
 
@@ -37,6 +40,7 @@ export function describeEndpoints(e: StoredState['endpoints']): string {
     `Prometheus        ${e.prometheus.url} (add scrape targets in ${e.prometheus.targetsDir})`,
     `AWS API (moto)    ${e.moto ? `${e.moto.url} (SDK endpoint; any region, any access key)` : notStarted}`,
     `Registry (zot)    ${e.zot ? `${e.zot.url} (OCI only, referrers API; user ${e.zot.username}, password in stack.env)` : notStarted}`,
+    `Temporal cluster  ${e.temporalCluster ? `${e.temporalCluster.address} (namespace ${e.temporalCluster.namespace}; server on PostgreSQL ${e.temporalCluster.postgres.host}:${e.temporalCluster.postgres.port})` : 'not started (run "up --temporal-cluster" to add it)'}`,
     `Notifications     ${e.notifyReceiver ? `${e.notifyReceiver.url} (POST /webhook/<channel> signed, /slack/<channel>; GET /received/<channel>)` : notStarted}`,
     `Broken images     ${brokenImageConvention} never become ready`,
   ].join('\n');
@@ -48,11 +52,17 @@ async function main(argv: string[]): Promise<number> {
     console.log(help);
     return command ? 0 : 2;
   }
+  const flags = command === 'up' ? ['--temporal-cluster'] : [];
+  const unknown = rest.filter((arg) => !flags.includes(arg));
+  if (unknown.length > 0) {
+    console.error(`unknown argument "${unknown[0]}" for "${command}"\n\n${help}`);
+    return 2;
+  }
   const progress = (m: string) => console.error(`[stack] ${m}`);
   switch (command) {
     case 'up': {
       const t0 = Date.now();
-      const state = await startStack(progress);
+      const state = await startStack(progress, { temporalCluster: rest.includes('--temporal-cluster') });
       const took = ((Date.now() - t0) / 1000).toFixed(1);
       if (!state.reused) console.error(`[stack] up in ${took} s`);
       else if (state.added.length === 0) console.error('[stack] already running: reused');

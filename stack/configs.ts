@@ -1,4 +1,5 @@
 // Configuration files of the stack's components, rendered into the run's data directory.
+import { stringify as stringifyYaml } from 'yaml';
 import type { Ports } from './layout.ts';
 
 export function registryConfig(opts: {
@@ -111,4 +112,116 @@ export function nodeManifest(name: string) {
     },
     spec: {},
   };
+}
+
+export interface TemporalServerPorts {
+  frontend: number;
+  frontendHttp: number;
+  frontendMembership: number;
+  history: number;
+  historyMembership: number;
+  matching: number;
+  matchingMembership: number;
+  worker: number;
+  workerMembership: number;
+  metrics: number;
+}
+
+/**
+ * The Temporal server's config: every service in one process on 127.0.0.1, history and
+ * visibility on PostgreSQL (plugin postgres12, as docker-compose.yml's server uses), a dynamic
+ * config file, no archival.
+ */
+export function temporalServerConfig(opts: {
+  ports: TemporalServerPorts;
+  postgres: { host: string; port: number; user: string; password: string };
+  databases: { history: string; visibility: string };
+  dynamicConfigFile: string;
+}): string {
+  const { ports, postgres } = opts;
+  const sql = (databaseName: string, maxConns: number) => ({
+    sql: {
+      pluginName: 'postgres12',
+      databaseName,
+      connectAddr: `${postgres.host}:${postgres.port}`,
+      connectProtocol: 'tcp',
+      user: postgres.user,
+      password: postgres.password,
+      maxConns,
+      maxIdleConns: maxConns,
+      maxConnLifetime: '1h',
+    },
+  });
+  const service = (grpcPort: number, membershipPort: number, httpPort?: number) => ({
+    rpc: { grpcPort, membershipPort, bindOnIP: '127.0.0.1', ...(httpPort ? { httpPort } : {}) },
+  });
+  const frontend = `127.0.0.1:${ports.frontend}`;
+  const config = {
+    log: { stdout: true, level: 'warn' },
+    persistence: {
+      defaultStore: 'postgres-default',
+      visibilityStore: 'postgres-visibility',
+      numHistoryShards: 4,
+      datastores: {
+        'postgres-default': sql(opts.databases.history, 20),
+        'postgres-visibility': sql(opts.databases.visibility, 10),
+      },
+    },
+    global: {
+      membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' },
+      metrics: {
+        prometheus: {
+          framework: 'tally',
+          timerType: 'histogram',
+          listenAddress: `127.0.0.1:${ports.metrics}`,
+        },
+      },
+    },
+    services: {
+      frontend: service(ports.frontend, ports.frontendMembership, ports.frontendHttp),
+      history: service(ports.history, ports.historyMembership),
+      matching: service(ports.matching, ports.matchingMembership),
+      worker: service(ports.worker, ports.workerMembership),
+    },
+    clusterMetadata: {
+      enableGlobalNamespace: false,
+      failoverVersionIncrement: 10,
+      masterClusterName: 'active',
+      currentClusterName: 'active',
+      clusterInformation: {
+        active: {
+          enabled: true,
+          initialFailoverVersion: 1,
+          rpcName: 'frontend',
+          rpcAddress: frontend,
+          httpAddress: `127.0.0.1:${ports.frontendHttp}`,
+        },
+      },
+    },
+    dcRedirectionPolicy: { policy: 'noop' },
+    archival: { history: { state: 'disabled' }, visibility: { state: 'disabled' } },
+    namespaceDefaults: { archival: { history: { state: 'disabled' }, visibility: { state: 'disabled' } } },
+    publicClient: { hostPort: frontend },
+    dynamicConfigClient: { filepath: opts.dynamicConfigFile, pollInterval: '10s' },
+  };
+  return stringifyYaml(config);
+}
+
+/**
+ * deploy/compose/temporal/dynamicconfig.yaml's settings, plus what a test stack needs: no
+ * version check (offline), namespaces and search attributes visible at once, Updates on.
+ */
+export function temporalDynamicConfig(): string {
+  const values: Record<string, unknown> = {
+    'frontend.enableServerVersionCheck': false,
+    'system.forceSearchAttributesCacheRefreshOnRead': true,
+    'system.namespaceCacheRefreshInterval': '1s',
+    'limit.maxIDLength': 255,
+    'frontend.enableUpdateWorkflowExecution': true,
+    'frontend.enableUpdateWorkflowExecutionAsyncAccepted': true,
+    'frontend.enableExecuteMultiOperation': true,
+  };
+  return stringifyYaml(
+    Object.fromEntries(Object.entries(values).map(([k, value]) => [k, [{ value, constraints: {} }]])),
+  );
 }

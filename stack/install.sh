@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything Freshet's tests, demo and stack need, idempotently, caching by version:
-#   Debian packages (registry, Prometheus, openssl, htpasswd, Chromium for the UI tests), npm
-#   dependencies (with the Node 24 binary from the npm registry), and Go-built binaries (Temporal
-#   CLI, etcd, Kubernetes control plane, KWOK, zot), Temporal's time-skipping test server (Java, via
-#   Maven) and moto's AWS API emulator (Python, from PyPI) under
-#   ${XDG_CACHE_HOME:-~/.cache}/freshet/<name>-<version>.
+#   Debian packages (registry, Prometheus, PostgreSQL, openssl, htpasswd, Chromium for the UI
+#   tests), npm dependencies (with the Node 24 binary from the npm registry), and Go-built binaries
+#   (Temporal CLI, Temporal server and SQL tool, etcd, Kubernetes control plane, KWOK, zot),
+#   Temporal's time-skipping test server (Java, via Maven) and moto's AWS API emulator (Python,
+#   from PyPI) under ${XDG_CACHE_HOME:-~/.cache}/freshet/<name>-<version>.
 # Usage: bash stack/install.sh [--quiet]    (--quiet: say nothing when all is in place)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +29,10 @@ apt_packages() {
   # Headless browser for test/e2e/ui-approval.test.ts (driven by playwright-core, which never
   # downloads a browser of its own).
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  # The Temporal cluster's database (Debian 12 ships PostgreSQL 15) and setpriv, which runs it
+  # as the postgres user when the stack runs as root.
+  compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
+  command -v setpriv >/dev/null || missing+=(util-linux)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
     echo "[install] missing Debian packages: ${missing[*]}; run: sudo apt-get install -y ${missing[*]}" >&2
@@ -56,7 +60,7 @@ npm_dependencies() {
 go_binaries() {
   command -v go >/dev/null || { echo "[install] Go 1.26 is required (go not found on PATH)" >&2; return 1; }
   local c rc
-  for c in etcd kwok temporal kubernetes zot; do
+  for c in etcd kwok temporal temporal-server kubernetes zot; do
     # stream build output as it comes (cold builds take minutes); hide the "cached" lines
     set +e
     bash "stack/install/$c.sh" 2>&1 | grep --line-buffered -v ' cached$' >&2
@@ -99,7 +103,7 @@ else
   moto_pid=$!
   # A failed build ends the script (set -e); the side jobs are stopped with it.
   trap 'kill "$java_pid" "$moto_pid" 2>/dev/null || true' EXIT
-  for c in etcd kwok temporal kubernetes zot; do phase "go: $c" bash "stack/install/$c.sh"; done
+  for c in etcd kwok temporal temporal-server kubernetes zot; do phase "go: $c" bash "stack/install/$c.sh"; done
   side_rc=0
   wait "$java_pid" || side_rc=$?
   cat "$side/java" >&2

@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Binaries, Ports } from './layout.ts';
-import { type Started, startProcess, waitReady } from './process.ts';
+import { type Started, type StartOptions, startProcess, waitReady } from './process.ts';
 
 export type Progress = (message: string) => void;
 
@@ -13,7 +13,7 @@ export interface Launcher {
   ports: Ports;
   /** Creates (if need be) and returns a directory under the run's data dir. */
   dir(name: string): string;
-  start(name: string, path: string, args: string[], env?: NodeJS.ProcessEnv): Started;
+  start(name: string, path: string, args: string[], env?: NodeJS.ProcessEnv, opts?: StartOptions): Started;
   ready(proc: Started, probe: () => Promise<boolean>, timeoutMs?: number): Promise<void>;
   local(port: number, path?: string): string;
 }
@@ -35,8 +35,8 @@ export function launcher(
     bin,
     ports,
     dir,
-    start(name, path, args, env) {
-      const proc = startProcess(name, path, args, join(dir('logs'), `${name}.log`), env);
+    start(name, path, args, env, opts) {
+      const proc = startProcess(name, path, args, join(dir('logs'), `${name}.log`), env, opts);
       started.push(proc);
       progress(`started ${name} (pid ${proc.pid})`);
       return proc;

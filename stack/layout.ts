@@ -1,5 +1,5 @@
 // Where the local stack lives: pinned versions, cached binaries, ports and the run directory.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ export const auditLogFile = join(runDir, 'kube-apiserver-audit.log');
 export interface Versions {
   node: string;
   temporalCli: string;
+  temporalServer: string;
   temporalTestServer: string;
   kubernetes: string;
   etcd: string;
@@ -34,6 +35,7 @@ export function readVersions(): Versions {
   return {
     node: get('NODE_VERSION'),
     temporalCli: get('TEMPORAL_CLI_VERSION'),
+    temporalServer: get('TEMPORAL_SERVER_VERSION'),
     temporalTestServer: get('TEMPORAL_TEST_SERVER_VERSION'),
     kubernetes: get('KUBERNETES_VERSION'),
     etcd: get('ETCD_VERSION'),
@@ -65,11 +67,32 @@ export interface Binaries {
   motoPython: string;
   motoServer: string;
   zot: string;
+  /** The Temporal cluster: the server (every service in one process) and its schema tool. */
+  temporalServer: string;
+  temporalSqlTool: string;
+  /** Debian's PostgreSQL server and its tools, for the Temporal cluster's databases. */
+  postgres: string;
+  initdb: string;
+  pgIsReady: string;
+  /** Runs PostgreSQL as the postgres user when the stack runs as root (PostgreSQL refuses root). */
+  setpriv: string;
+}
+
+/** The newest PostgreSQL that Debian's packages installed (/usr/lib/postgresql/<major>/bin). */
+function postgresBinDir(): string {
+  const base = '/usr/lib/postgresql';
+  const majors = existsSync(base)
+    ? readdirSync(base)
+        .filter((d) => /^\d+$/.test(d) && existsSync(join(base, d, 'bin', 'postgres')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  return join(base, majors[0] ?? '15', 'bin');
 }
 
 export function binaries(v: Versions = readVersions()): Binaries {
   const c = cacheDir();
   const k8s = join(c, `kubernetes-${v.kubernetes}`);
+  const pg = postgresBinDir();
   return {
     temporal: join(c, `temporal-${v.temporalCli}`, 'temporal'),
     etcd: join(c, `etcd-${v.etcd}`, 'etcd'),
@@ -85,7 +108,18 @@ export function binaries(v: Versions = readVersions()): Binaries {
     motoPython: join(c, `moto-${v.moto}`, 'bin', 'python'),
     motoServer: join(c, `moto-${v.moto}`, 'bin', 'moto_server'),
     zot: join(c, `zot-${v.zot}`, 'zot'),
+    temporalServer: join(c, `temporal-server-${v.temporalServer}`, 'temporal-server'),
+    temporalSqlTool: join(c, `temporal-server-${v.temporalServer}`, 'temporal-sql-tool'),
+    postgres: join(pg, 'postgres'),
+    initdb: join(pg, 'initdb'),
+    pgIsReady: join(pg, 'pg_isready'),
+    setpriv: '/usr/bin/setpriv',
   };
+}
+
+/** The PostgreSQL schemas of the Temporal server's version, copied out of its Go module at install. */
+export function temporalSchemaDir(v: Versions = readVersions()): string {
+  return join(cacheDir(), `temporal-server-${v.temporalServer}`, 'schema', 'postgresql', 'v12');
 }
 
 /**
@@ -115,6 +149,14 @@ export interface Ports {
   moto: number;
   zot: number;
   notifyReceiver: number;
+  /** The Temporal cluster (an optional add-on): PostgreSQL and the server's services. */
+  postgres: number;
+  temporalCluster: number;
+  temporalClusterHttp: number;
+  temporalClusterMetrics: number;
+  temporalClusterHistory: number;
+  temporalClusterMatching: number;
+  temporalClusterWorker: number;
 }
 
 const defaultPorts: Ports = {
@@ -135,6 +177,15 @@ const defaultPorts: Ports = {
   moto: 5100,
   zot: 5002,
   notifyReceiver: 5003,
+  // Temporal's own layout (gRPC 723x) moved by 100: the dev server has 7233. The services'
+  // membership ports are not here: see stack/temporal-cluster.ts.
+  postgres: 5432,
+  temporalCluster: 7333,
+  temporalClusterHttp: 7343,
+  temporalClusterMetrics: 7344,
+  temporalClusterHistory: 7334,
+  temporalClusterMatching: 7335,
+  temporalClusterWorker: 7339,
 };
 
 export function ports(): Ports {
@@ -165,6 +216,17 @@ export interface Endpoints {
    * GET /received/<channel> (stack/notify-receiver.ts).
    */
   notifyReceiver: { url: string; secret: string };
+  /**
+   * The Temporal server on PostgreSQL, docker-compose.yml's topology: started only when asked for
+   * (`up --temporal-cluster`). `postgres` lets tests create databases of their own beside it.
+   */
+  temporalCluster?: {
+    address: string;
+    namespace: string;
+    httpApi: string;
+    metrics: string;
+    postgres: { host: string; port: number; user: string; password: string };
+  };
 }
 
 /**
@@ -173,6 +235,9 @@ export interface Endpoints {
  */
 export const addOnNames = ['moto', 'zot', 'notifyReceiver'] as const;
 export type AddOnName = (typeof addOnNames)[number];
+/** Add-ons a stack runs only when asked to; once started, later `up`s keep them. */
+export const optionalAddOnNames = ['temporalCluster'] as const;
+export type OptionalAddOnName = (typeof optionalAddOnNames)[number];
 
 export interface StackState {
   version: 1;

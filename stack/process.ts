@@ -16,12 +16,22 @@ export class StackError extends Error {
   override name = 'StackError';
 }
 
+export interface StartOptions {
+  cwd?: string;
+  /**
+   * The program the process runs once `bin` has exec'd it (setpriv running PostgreSQL): recorded
+   * as the process's binary, so the PID checks see what really runs.
+   */
+  execs?: string;
+}
+
 export function startProcess(
   name: string,
   bin: string,
   args: string[],
   log: string,
   env: NodeJS.ProcessEnv = {},
+  opts: StartOptions = {},
 ): Started {
   if (!existsSync(bin)) {
     throw new StackError(`${name}: ${bin} is missing; run "bash stack/install.sh" first`);
@@ -30,12 +40,13 @@ export function startProcess(
   try {
     const child = spawn(bin, args, {
       detached: true,
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
       stdio: ['ignore', fd, fd],
       env: { ...process.env, ...env },
     });
     if (child.pid === undefined) throw new StackError(`${name}: could not start ${bin}`);
     child.unref();
-    return { name, pid: child.pid, bin, log };
+    return { name, pid: child.pid, bin: opts.execs ?? bin, log };
   } finally {
     closeSync(fd);
   }
@@ -55,6 +66,25 @@ export function isRunning(pid: number, bin: string): boolean {
     return !/^\d+ \(.*\) Z /.test(stat);
   } catch {
     return false;
+  }
+}
+
+/**
+ * Waits until a process started with `execs` runs that program: until then its PID runs the
+ * launcher (setpriv), which isRunning would take for a different process.
+ */
+export async function awaitExec(p: Started, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if (readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0')[0] === p.bin) return;
+    } catch {
+      break;
+    }
+    await sleep(20);
+  }
+  if (!isRunning(p.pid, p.bin)) {
+    throw new StackError(`${p.name} did not start ${p.bin}. Last lines of ${p.log}:\n${logTail(p.log)}`);
   }
 }
 

@@ -1,5 +1,6 @@
 // Starts and stops the local stack: Temporal dev server + UI, two registries, etcd, the
-// Kubernetes control plane with KWOK nodes, Prometheus and the add-ons (add-ons.ts), all on 127.0.0.1.
+// Kubernetes control plane with KWOK nodes, Prometheus and the add-ons (add-ons.ts: among them,
+// when asked for, a Temporal cluster on PostgreSQL), all on 127.0.0.1.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,8 @@ import {
   type Binaries,
   binaries,
   type Endpoints,
+  type OptionalAddOnName,
+  optionalAddOnNames,
   type Ports,
   ports as portTable,
   runDir,
@@ -77,7 +80,19 @@ const portOwners: Record<keyof Ports, string> = {
   moto: 'moto (AWS API)',
   zot: 'zot registry',
   notifyReceiver: 'notification receiver',
+  postgres: 'PostgreSQL (Temporal cluster)',
+  temporalCluster: 'Temporal cluster gRPC',
+  temporalClusterHttp: 'Temporal cluster HTTP API',
+  temporalClusterMetrics: 'Temporal cluster metrics',
+  temporalClusterHistory: 'Temporal cluster history',
+  temporalClusterMatching: 'Temporal cluster matching',
+  temporalClusterWorker: 'Temporal cluster worker',
 };
+
+export interface StartOptions {
+  /** Also run the Temporal cluster (server on PostgreSQL); a stack that runs one keeps it anyway. */
+  temporalCluster?: boolean;
+}
 
 function assertInstalled(bin: Binaries, names: (keyof Binaries)[]): void {
   for (const name of names) {
@@ -93,28 +108,38 @@ function assertInstalled(bin: Binaries, names: (keyof Binaries)[]): void {
  */
 export function startStack(
   progress: Progress = quiet,
+  options: StartOptions = {},
 ): Promise<StackState & { reused: boolean; added: string[] }> {
-  return withRunDirLock(runDir, () => startOrJoin(progress));
+  const wanted: OptionalAddOnName[] = options.temporalCluster ? ['temporalCluster'] : [];
+  return withRunDirLock(runDir, () => startOrJoin(progress, wanted));
 }
 
-async function startOrJoin(progress: Progress): Promise<StackState & { reused: boolean; added: string[] }> {
+async function startOrJoin(
+  progress: Progress,
+  wanted: OptionalAddOnName[],
+): Promise<StackState & { reused: boolean; added: string[] }> {
   const existing = readState();
-  if (existing && stackAlive(existing)) return addMissingAddOns(existing, progress);
+  if (existing && stackAlive(existing)) return addMissingAddOns(existing, progress, wanted);
   if (existing) {
     progress('a previous stack is partly dead: stopping what is left of it');
     await stopRecorded(progress);
   }
 
   const bin = binaries();
-  assertInstalled(bin, Object.keys(bin) as (keyof Binaries)[]);
+  const notWanted = optionalAddOnNames.filter((name) => !wanted.includes(name));
+  const unused = new Set<string>([...addOnBinaries(notWanted), ...addOnPorts(notWanted)]);
+  assertInstalled(
+    bin,
+    (Object.keys(bin) as (keyof Binaries)[]).filter((name) => !unused.has(name)),
+  );
   const p = portTable();
   for (const [key, port] of Object.entries(p) as [keyof Ports, number][])
-    await assertPortFree(port, portOwners[key]);
+    if (!unused.has(key)) await assertPortFree(port, portOwners[key]);
 
   const dataDir = mkdtempSync(join(tmpdir(), 'freshet-stack-'));
   const started: Started[] = [];
   try {
-    const endpoints = await launch(bin, p, dataDir, started, progress);
+    const endpoints = await launch(bin, p, dataDir, started, progress, wanted);
     const state: StackState = {
       version: 1,
       startedAt: new Date().toISOString(),
@@ -138,8 +163,9 @@ async function startOrJoin(progress: Progress): Promise<StackState & { reused: b
 async function addMissingAddOns(
   state: StoredState,
   progress: Progress,
+  wanted: OptionalAddOnName[],
 ): Promise<StackState & { reused: true; added: string[] }> {
-  const missing = missingAddOns(state);
+  const missing = missingAddOns(state, wanted);
   const lacksKubeletImages = !state.processes.some((proc) => proc.name === 'kubelet-images');
   const names = [...missing, ...(lacksKubeletImages ? ['kubelet-images'] : [])];
   if (names.length === 0) return { ...(state as StackState), reused: true, added: [] };
@@ -170,7 +196,14 @@ async function addMissingAddOns(
   }
 }
 
-async function launch(bin: Binaries, p: Ports, dataDir: string, started: Started[], progress: Progress) {
+async function launch(
+  bin: Binaries,
+  p: Ports,
+  dataDir: string,
+  started: Started[],
+  progress: Progress,
+  wanted: OptionalAddOnName[],
+) {
   const l = launcher(bin, p, dataDir, started, progress);
   const { dir, start, ready, local } = l;
 
@@ -342,7 +375,7 @@ async function launch(bin: Binaries, p: Ports, dataDir: string, started: Started
   })();
 
   const [addOns] = await Promise.all([
-    startAddOns(addOnNames, l),
+    startAddOns([...addOnNames, ...wanted], l),
     kube,
     ready(
       temporal,
@@ -518,6 +551,12 @@ function envFile(e: Endpoints): string {
     FRESHET_STACK_ZOT_USER: e.zot.username,
     FRESHET_STACK_ZOT_PASSWORD: e.zot.password,
     FRESHET_STACK_NOTIFY_RECEIVER_URL: e.notifyReceiver.url,
+    ...(e.temporalCluster
+      ? {
+          FRESHET_STACK_TEMPORAL_CLUSTER_ADDRESS: e.temporalCluster.address,
+          FRESHET_STACK_TEMPORAL_CLUSTER_NAMESPACE: e.temporalCluster.namespace,
+        }
+      : {}),
   };
   return `${Object.entries(vars)
     .map(([k, v]) => `${k}=${v}`)

@@ -2,6 +2,9 @@
 # change a version here and the next `stack/install.sh` builds or fetches that one.
 NODE_VERSION=24.22.3
 TEMPORAL_CLI_VERSION=1.5.1
+# The Temporal server and its SQL tool for the stack's Temporal cluster on PostgreSQL: the version
+# the CLI above embeds (its go.mod), so both builds share one Go build cache.
+TEMPORAL_SERVER_VERSION=1.29.1
 # Temporal's time-skipping test server (Java, from Maven Central) for the workflow unit tests.
 TEMPORAL_TEST_SERVER_VERSION=1.38.0
 KUBERNETES_VERSION=1.34.4
