@@ -60,7 +60,7 @@ export async function rollback(stack: Endpoints): Promise<Record<string, number>
   const kube = kubeClients(stack.kubernetes.kubeconfig);
   const registry = `bench-rb-${suffix}`;
   const repository = `bench-rb-${suffix}/web`;
-  const image = `web-${suffix}`;
+  const imageNameOf = (path: Path) => `web-${path}-${suffix}`;
   const pipelines: Record<Path, string> = { check: `rb-${suffix}-check`, stalled: `rb-${suffix}-stalled` };
   const namespaces: Record<Path, string> = { check: `rb-${suffix}-check`, stalled: `rb-${suffix}-stalled` };
   const stage = (path: Path) => ({
@@ -90,6 +90,13 @@ export async function rollback(stack: Endpoints): Promise<Record<string, number>
     registry,
     taskQueue: `freshet-bench-rollback-${suffix}`,
     pipelines: { [pipelines.check]: stage('check'), [pipelines.stalled]: stage('stalled') },
+    // The daemon rolls out only images its config names for the pipeline: one entry per path.
+    images: (['check', 'stalled'] as const).map((path) => ({
+      name: imageNameOf(path),
+      repository,
+      tag,
+      pipeline: pipelines[path],
+    })),
   });
   const push = (broken = false) =>
     pushImage({ registryUrl: stack.registry.url, repository, tag, ...(broken ? { broken } : {}) });
@@ -124,6 +131,7 @@ export async function rollback(stack: Endpoints): Promise<Record<string, number>
     progress('Deployments available; daemon up');
 
     const run = async (path: Path, pushed: PushedImage) => {
+      const image = imageNameOf(path);
       const rolloutId = rolloutWorkflowId(pipelines[path], image, pushed.digest, config.temporal.instance);
       rolloutIds.push(rolloutId);
       const t0 = Date.now();
