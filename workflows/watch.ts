@@ -20,7 +20,7 @@ import {
 } from '@temporalio/workflow';
 import type { RolloutRequestActivities } from '../activities/rollout/request.ts';
 import type { WatchActivities } from '../activities/watch/check-images.ts';
-import { checkNowMessage, configureMessage, parseMessage } from './message-schemas.ts';
+import { checkNowMessage, configureMessage, handoverMessage, parseMessage } from './message-schemas.ts';
 import { judge, lineageOfChange, lineageOfDeclaredBase } from './watch-lineage.ts';
 import {
   type CheckNowHint,
@@ -35,9 +35,11 @@ import {
   type Trigger,
   type WatchedImage,
   type WatchInput,
+  watchImagesQuery,
   watchStatusQuery,
 } from './watch-messages.ts';
 import { pacedIntervalMs } from './watch-pacing.ts';
+import { boundedText, platformsKept, previousKept } from './watch-state-bounds.ts';
 
 const { checkImages } = proxyActivities<WatchActivities>({
   startToCloseTimeout: '2 minutes',
@@ -62,9 +64,6 @@ const { requestRollout } = proxyActivities<RolloutRequestActivities>({
 const rolloutsThroughPipeline = 'rollouts-through-pipeline';
 /** Checks wait longer than the interval when the registry's request budget would not last. */
 const pacedByRegistryBudget = 'paced-by-registry-budget';
-const previousKept = 5;
-/** As many platform manifests per digest as the activity reports (maxIndexPlatforms). */
-const platformsKept = 16;
 const jitterFraction = 0.1;
 const ignoredKept = 20;
 
@@ -111,10 +110,17 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
       forced.set(img.name, hint?.source ? 'webhook' : 'manual');
     }
   });
-  setHandler(configureSignal, (message: WatchedImage[]) => {
+  setHandler(watchImagesQuery, () => images.map((img) => img.name));
+  setHandler(configureSignal, (message: WatchedImage[], handover?: Record<string, ImageState>) => {
     const parsed = parseMessage(configureMessage, message);
     if (!parsed.ok) return ignore('configure', parsed.reason);
+    const handed = handover === undefined ? undefined : parseMessage(handoverMessage, handover);
+    if (handed && !handed.ok) return ignore('configure', `handover: ${handed.reason}`);
     images = message;
+    // What this watch has checked itself is newer than what another part knew when it was asked.
+    for (const [name, s] of Object.entries(handed?.value ?? {})) {
+      if (state[name]?.lastCheckAt === undefined && images.some((img) => img.name === name)) state[name] = s;
+    }
     reconfigured = true;
     ensureState();
   });
@@ -195,7 +201,7 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
         delete s.lastError;
         delete s.lastErrorReason;
       } else {
-        s.lastError = failure.error;
+        s.lastError = boundedText(failure.error);
         if (failure.reason) s.lastErrorReason = failure.reason;
         else delete s.lastErrorReason;
       }
@@ -291,7 +297,9 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
     } catch (err) {
       // The watch goes on either way: a config error is reported, anything else is retried next cycle.
       const configError = handoffConfigErrors.includes(failureType(err) ?? '');
-      s.lastError = `requesting a rollout of ${latest.digest}: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}${configError ? '' : ' (tried again with the next check)'}`;
+      s.lastError = boundedText(
+        `requesting a rollout of ${latest.digest}: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}${configError ? '' : ' (tried again with the next check)'}`,
+      );
       if (configError) delete s.handoffPending;
       else s.handoffPending = trigger;
       log.warn('rollout request failed', { image: img.name, error: s.lastError });
