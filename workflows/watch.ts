@@ -20,7 +20,13 @@ import {
 } from '@temporalio/workflow';
 import type { RolloutRequestActivities } from '../activities/rollout/request.ts';
 import type { WatchActivities } from '../activities/watch/check-images.ts';
-import { checkNowMessage, configureMessage, handoverMessage, parseMessage } from './message-schemas.ts';
+import {
+  checkNowMessage,
+  configureMessage,
+  handoverMessage,
+  imageStateMessage,
+  parseMessage,
+} from './message-schemas.ts';
 import { judge, lineageOfChange, lineageOfDeclaredBase } from './watch-lineage.ts';
 import {
   type CheckNowHint,
@@ -118,8 +124,11 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
     if (handed && !handed.ok) return ignore('configure', `handover: ${handed.reason}`);
     images = message;
     // What this watch has checked itself is newer than what another part knew when it was asked.
-    for (const [name, s] of Object.entries(handed?.value ?? {})) {
-      if (state[name]?.lastCheckAt === undefined && images.some((img) => img.name === name)) state[name] = s;
+    for (const [name, offered] of Object.entries(handed?.value ?? {})) {
+      if (state[name]?.lastCheckAt !== undefined || !images.some((img) => img.name === name)) continue;
+      const one = parseMessage(imageStateMessage, offered);
+      if (one.ok) state[name] = one.value;
+      else ignore('configure', `handover of ${name}: ${one.reason}`);
     }
     reconfigured = true;
     ensureState();

@@ -65,8 +65,10 @@ describe('the largest state an image can carry', () => {
       'registry local: HEAD acme/web:1 → 401',
     );
     const state = { ...largestImageState(false), lastError: hostile };
-    const parsed = handoverMessage.parse({ web: { ...state, lastError: hostile.slice(0, maxTextLength) } });
-    expect([...(parsed.web?.lastError ?? '')].some((c) => c.charCodeAt(0) < 0x20)).toBe(false);
+    expect(handoverMessage.safeParse({ web: state }).success).toBe(true);
+    expect(imageStateMessage.safeParse(state).success).toBe(false);
+    const parsed = imageStateMessage.parse({ ...state, lastError: hostile.slice(0, maxTextLength) });
+    expect([...(parsed.lastError ?? '')].some((c) => c.charCodeAt(0) < 0x20)).toBe(false);
   });
 });
 
