@@ -268,7 +268,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
               });
           }
           if (checks.temporal === 'ok') {
-            const foreign = await foreignWorkflows(client, config);
+            const foreign = await foreignWorkflows(client, config, options.watchPartBudgetBytes);
             reportForeign(foreign);
             for (const f of foreign) checks[`workflow ${f.workflowId}`] = foreignWorkflowProblem(config, f);
           }
@@ -276,7 +276,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         },
         webhooks: {
           secretFor: (source) => webhookSecrets.get(source),
-          onHints: (hints) => dispatchHints(client, config, hints, discovered()),
+          onHints: (hints) =>
+            dispatchHints(client, config, hints, discovered(), options.watchPartBudgetBytes),
           onRefused: webhookMetrics.refused,
           logger: log,
         },

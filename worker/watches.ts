@@ -254,10 +254,11 @@ export async function dispatchHints(
   config: Config,
   hints: readonly WebhookHint[],
   discovered: readonly WatchedImage[] = [],
+  partBudget: number = partBudgetBytes,
 ): Promise<'accepted' | 'ignored'> {
   const registryHosts = new Map(config.registries.map((r) => [r.name, new URL(r.url).host]));
   let matched = false;
-  for (const { name: part, images } of watchParts(config, discovered)) {
+  for (const { name: part, images } of watchParts(config, discovered, partBudget)) {
     const byRepository = Map.groupBy(images, (img) => img.repository);
     const concerned = hints.filter((hint) =>
       (byRepository.get(hint.repository) ?? []).some(
