@@ -47,8 +47,11 @@ import {
 import { pacedIntervalMs } from './watch-pacing.ts';
 import { boundedText, platformsKept, previousKept } from './watch-state-bounds.ts';
 
+// The heartbeat finds a lost worker; start-to-close only bounds a cycle that never ends. Parts of
+// one registry's group share its concurrency limit, so each part's cycle lasts about as long as
+// the registry takes for all of them: a first check of 5,000 images is several minutes.
 const { checkImages } = proxyActivities<WatchActivities>({
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '30 seconds',
   // A failing registry is reported per image inside the result; these retries cover the worker.
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 3 },
