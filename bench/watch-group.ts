@@ -36,7 +36,7 @@ export async function checkGroupOnce(client: Client, workflowIds: readonly strin
   await waitFor(
     `a cycle of ${workflowIds.length} watch${workflowIds.length === 1 ? '' : 'es'}`,
     async () => (await groupStatuses(client, workflowIds)).every((s, i) => s.cycles > (before[i] ?? 0)),
-    { timeoutMs: 300_000, intervalMs: 250 },
+    { timeoutMs: 900_000, intervalMs: 500 },
   );
 }
 
