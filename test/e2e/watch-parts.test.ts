@@ -152,10 +152,14 @@ describe('a watch group split into parts', () => {
         ),
       );
     const before = await signals();
+    const cycles = async () => (await statuses()).find((st) => st.group === part)?.cycles ?? 0;
+    const cyclesBefore = await cycles();
     const hint = { repository: repository(names.indexOf(name)), tag: '1', source: 'distribution' };
     expect(await dispatchHints(daemon.client, configOf(all), [hint], [], budget)).toBe('accepted');
     const after = await signals();
     for (const [p, count] of after) expect(count - (before.get(p) ?? 0)).toBe(p === part ? 1 : 0);
+    // The check it asked for is over before the next test reads the states.
+    await waitFor(`the cycle of ${part}`, async () => (await cycles()) > cyclesBefore, { timeoutMs: 30_000 });
   });
 
   it('ends the parts a smaller config no longer needs and hands their images to the one left', async () => {
