@@ -13,9 +13,9 @@ import { startTestRegistry, type TestRegistry } from '../test/support/registry-p
 import { waitFor } from '../test/support/wait.ts';
 import { type Daemon, startDaemon } from '../worker/daemon.ts';
 import { buildRegistryClients } from '../worker/registries.ts';
-import { checkNowSignal, watchStatusQuery, watchWorkflowId } from '../workflows/watch-messages.ts';
 import { installQuietRuntime, type Progress, progressFor, runSuffix, warningsTo } from './harness.ts';
 import { median, round } from './stats.ts';
+import { checkGroupOnce, groupStatuses, runningPartIds, terminateGroup } from './watch-group.ts';
 
 const workloads = 200;
 const containersPerWorkload = 10;
@@ -126,10 +126,7 @@ export async function inventory(stack: Endpoints): Promise<Record<string, number
     };
   } finally {
     if (daemon) {
-      await daemon.client.workflow
-        .getHandle(watchWorkflowId(instance, registryName))
-        .terminate('benchmark over')
-        .catch(() => undefined);
+      await terminateGroup(daemon.client, instance, registryName);
       await daemon.close();
     }
     await deleteNamespace(kube, namespace);
@@ -150,29 +147,21 @@ async function awaitBaseline(client: Client, instance: string, group: string, pr
   await waitFor(
     `the first digest of all ${images} images in watch ${group}`,
     async () => {
-      const status = await client.workflow
-        .getHandle(watchWorkflowId(instance, group))
-        .query(watchStatusQuery);
-      const seen = status.images.filter((i) => i.state.latest).length;
-      if (seen !== reported) progress(`baseline of ${seen}/${status.images.length} images`);
+      // The registry's group may run as several watches (worker/watch-parts.ts).
+      const watched = (await groupStatuses(client, await runningPartIds(client, instance, group))).flatMap(
+        (s) => s.images,
+      );
+      const seen = watched.filter((i) => i.state.latest).length;
+      if (seen !== reported) progress(`baseline of ${seen}/${watched.length} images`);
       reported = seen;
-      return status.images.length === images && seen === images;
+      return watched.length === images && seen === images;
     },
     { timeoutMs: 180_000, intervalMs: 1_000 },
   );
 }
 
 async function checkOnce(client: Client, instance: string, group: string): Promise<void> {
-  const handle = client.workflow.getHandle(watchWorkflowId(instance, group));
-  const before = (await handle.query(watchStatusQuery)).cycles;
-  await handle.signal(checkNowSignal);
-  await waitFor(
-    `cycle ${before + 1} of ${group}`,
-    async () => (await handle.query(watchStatusQuery)).cycles > before,
-    {
-      timeoutMs: 120_000,
-    },
-  );
+  await checkGroupOnce(client, await runningPartIds(client, instance, group));
 }
 
 /** The access log's length once the registry has written every request it answered. */

@@ -1,27 +1,31 @@
 // `npm run bench -- poll-cost`: what watching costs when nothing changes. Registry requests are
-// counted by a registry of the run's own (its access log) over idle cycles of one batched watch
-// of 100 and of 1,000 images; Temporal history events per cycle are counted for that watch and
-// for the baseline, one workflow per image (bench/workflows/naive-watch.ts), run in this process.
+// counted by a registry of the run's own (its access log) over idle cycles of one watch group of
+// 100, of 1,000 and of 5,000 images (each group as many watch workflows as its parts); Temporal
+// history events per cycle are counted for those watches and for the baseline, one workflow per
+// image (bench/workflows/naive-watch.ts), run in this process.
 import { fileURLToPath } from 'node:url';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createWatchActivities } from '../activities/watch/check-images.ts';
 import { type Config, configSchema } from '../config/schema.ts';
 import type { Endpoints } from '../stack/layout.ts';
-import { pushImage } from '../test/support/image-pusher.ts';
+import { pushImageToRepositories } from '../test/support/image-pusher.ts';
 import { startTestRegistry, type TestRegistry } from '../test/support/registry-process.ts';
 import { waitFor } from '../test/support/wait.ts';
 import { type Daemon, startDaemon } from '../worker/daemon.ts';
 import { buildRegistryClients, registryHostIndex } from '../worker/registries.ts';
 import { watchGroups } from '../worker/watches.ts';
-import { checkNowSignal, watchStatusQuery, watchWorkflowId } from '../workflows/watch-messages.ts';
 import { installQuietRuntime, type Progress, progressFor, runSuffix, warningsTo } from './harness.ts';
 import { median, round } from './stats.ts';
+import { checkGroupOnce, groupStatuses, runningPartIds, terminateGroup } from './watch-group.ts';
 import type { naiveWatchWorkflow } from './workflows/naive-watch.ts';
 
-const sizes = [100, 1_000] as const;
-const idleCycles = 3;
-const pushConcurrency = 8;
+const sizes = [100, 1_000, 5_000] as const;
+/** The largest size reports under its own prefix; the goal is stated for 1,000. */
+const prefixed = (size: number, key: string) => (size === 5_000 ? `n5000_${key}` : `${key}_${size}`);
+/** Idle cycles per size: one at 5,000, where a cycle's counts are as exact and take minutes. */
+const idleCyclesOf = (size: number) => (size === 5_000 ? 1 : 3);
+const pushConcurrency = 16;
 const registryConcurrency = 16;
 const naive = { images: 20, intervalMs: 2_000, cycles: 6 };
 /** Check cycles per day at the 1-minute interval the goal is stated for. */
@@ -42,12 +46,18 @@ export async function pollCost(stack: Endpoints): Promise<Record<string, number>
   const registry = await startTestRegistry();
   let daemon: Daemon | undefined;
   try {
-    progress(`registry ${registry.url}; pushing ${sizes.join(' + ')} images, ${pushConcurrency} at a time`);
-    const digests = await pushAll(
-      registry.url,
-      sizes.flatMap((size) => Array.from({ length: size }, (_, i) => repository(size, i))),
-      progress,
-    );
+    const total = sizes.reduce((a, b) => a + b, 0);
+    progress(`registry ${registry.url}; pushing one image to ${total} repositories, blobs mounted`);
+    const t0 = Date.now();
+    const pushed = await pushImageToRepositories({
+      registryUrl: registry.url,
+      repositories: sizes.flatMap((size) => Array.from({ length: size }, (_, i) => repository(size, i))),
+      tag,
+      concurrency: pushConcurrency,
+      onProgress: (n) => n % 1_000 === 0 && progress(`pushed ${n}/${total}`),
+    });
+    const pushSeconds = (Date.now() - t0) / 1000;
+    progress(`pushed ${total} repositories in ${pushSeconds.toFixed(1)} s`);
     const config: Config = configSchema.parse({
       temporal: { address: stack.temporal.address, taskQueue: instance },
       registries: sizes.map((size) => ({
@@ -67,6 +77,7 @@ export async function pollCost(stack: Endpoints): Promise<Record<string, number>
     });
 
     progress('starting the daemon (bundling workflows)');
+    const t1 = Date.now();
     daemon = await startDaemon({
       config,
       listen: '127.0.0.1:0',
@@ -74,23 +85,38 @@ export async function pollCost(stack: Endpoints): Promise<Record<string, number>
       freshnessIntervalMs: 3_600_000,
     });
     const client = daemon.client;
-    for (const size of sizes) await awaitBaseline(client, instance, group(size), size, progress);
+    const parts = new Map<number, string[]>();
+    for (const size of sizes) {
+      const ids = await runningPartIds(client, instance, group(size));
+      parts.set(size, ids);
+      progress(`${group(size)}: ${size} images in ${ids.length} watch${ids.length === 1 ? '' : 'es'}`);
+      await awaitBaseline(client, ids, group(size), size, progress);
+    }
+    const baselineSeconds = (Date.now() - t1) / 1000;
 
     const metrics: Record<string, number> = {};
     for (const size of sizes) {
-      const idle = await measureIdleCycles(client, registry, instance, group(size), progress);
+      const t2 = Date.now();
+      const ids = parts.get(size) ?? [];
+      const idleCycles = idleCyclesOf(size);
+      const idle = await measureIdleCycles(client, registry, ids, group(size), idleCycles, progress);
       const perCheck = size * idleCycles;
-      metrics[`head_per_image_idle_${size}`] = round(idle.heads / perCheck, 3);
-      metrics[`get_per_image_idle_${size}`] = round(idle.gets / perCheck, 3);
+      const key = (k: string) => prefixed(size, k);
+      metrics[key('watches')] = ids.length;
+      metrics[key('head_per_image_idle')] = round(idle.heads / perCheck, 3);
+      metrics[key('get_per_image_idle')] = round(idle.gets / perCheck, 3);
       // Invariant 7: If-None-Match with the known digest, answered 304 Not Modified.
-      metrics[`head_304_share_${size}`] = round(idle.notModified / Math.max(idle.heads, 1), 3);
-      metrics[`history_events_per_cycle_${size}`] = round(idle.events / idleCycles, 2);
-      metrics[`history_events_per_image_day_${size}`] = round(
+      metrics[key('head_304_share')] = round(idle.notModified / Math.max(idle.heads, 1), 3);
+      metrics[key('history_events_per_cycle')] = round(idle.events / idleCycles, 2);
+      metrics[key('history_events_per_image_day')] = round(
         (idle.events / idleCycles / size) * cyclesPerDay,
         1,
       );
+      metrics[key('state_bytes_max')] = idle.stateBytesMax;
+      metrics[key('activity_payload_bytes_max')] = idle.payloadBytesMax;
+      metrics[key('idle_cycle_s')] = round((Date.now() - t2) / 1000 / idleCycles, 2);
       progress(
-        `${size} images, ${idleCycles} idle cycles: ${idle.heads} HEAD, ${idle.gets} GET, ` +
+        `${size} images in ${ids.length} watches, ${idleCycles} idle cycles: ${idle.heads} HEAD, ${idle.gets} GET, ` +
           `${idle.others} other requests; ${idle.events} history events (${idle.breakdown})`,
       );
     }
@@ -100,60 +126,42 @@ export async function pollCost(stack: Endpoints): Promise<Record<string, number>
       stack,
       config,
       registry,
-      digests,
+      pushed.digest,
       group(sizes[0]),
       suffix,
       progress,
     );
-    const batchedPerDay = metrics[`history_events_per_image_day_${sizes[1]}`] ?? Number.NaN;
-    const naivePerDay = baseline.eventsPerCycle * cyclesPerDay;
+    const batchedPerDay = metrics[prefixed(1_000, 'history_events_per_image_day')] ?? Number.NaN;
+    const largestPerDay = metrics[prefixed(5_000, 'history_events_per_image_day')] ?? Number.NaN;
+    const naivePerDay = round(baseline.eventsPerCycle * cyclesPerDay, 1);
     return {
-      head_per_image_idle: metrics[`head_per_image_idle_${sizes[1]}`] ?? Number.NaN,
-      get_per_image_idle: metrics[`get_per_image_idle_${sizes[1]}`] ?? Number.NaN,
+      head_per_image_idle: metrics[prefixed(1_000, 'head_per_image_idle')] ?? Number.NaN,
+      get_per_image_idle: metrics[prefixed(1_000, 'get_per_image_idle')] ?? Number.NaN,
       ...metrics,
       history_events_per_image_day: batchedPerDay,
       naive_history_events_per_cycle: baseline.eventsPerCycle,
       naive_head_per_image_idle: round(baseline.heads / (naive.images * naive.cycles), 3),
       naive_get_per_image_idle: round(baseline.gets / (naive.images * naive.cycles), 3),
-      naive_history_events_per_image_day: round(naivePerDay, 1),
+      naive_history_events_per_image_day: naivePerDay,
       ratio_vs_naive: round(batchedPerDay / naivePerDay, 5),
+      // The naive design costs the same per image at any count: one workflow each.
+      n5000_naive_history_events_per_image_day: naivePerDay,
+      n5000_ratio_vs_naive: round(largestPerDay / naivePerDay, 5),
+      push_s: round(pushSeconds, 1),
+      baseline_s: round(baselineSeconds, 1),
     };
   } finally {
     if (daemon) {
-      for (const size of sizes) {
-        await daemon.client.workflow
-          .getHandle(watchWorkflowId(instance, group(size)))
-          .terminate('benchmark over')
-          .catch(() => undefined);
-      }
+      for (const size of sizes) await terminateGroup(daemon.client, instance, group(size));
       await daemon.close();
     }
     await registry.remove();
   }
 }
 
-/** Pushes one image per repository, a few at a time; returns each repository's digest. */
-async function pushAll(registryUrl: string, repositories: string[], progress: Progress) {
-  const digests = new Map<string, string>();
-  let next = 0;
-  const pushNext = async () => {
-    for (let repo = repositories[next++]; repo !== undefined; repo = repositories[next++]) {
-      const pushed = await pushImage({ registryUrl, repository: repo, tag });
-      digests.set(repo, pushed.digest);
-      if (digests.size % 200 === 0) progress(`pushed ${digests.size}/${repositories.length}`);
-    }
-  };
-  await Promise.all(Array.from({ length: pushConcurrency }, pushNext));
-  return digests;
-}
-
-async function watchStatus(client: Client, instance: string, group: string) {
-  return client.workflow.getHandle(watchWorkflowId(instance, group)).query(watchStatusQuery);
-}
-
 async function awaitBaseline(
   client: Client,
-  instance: string,
+  workflowIds: readonly string[],
   group: string,
   size: number,
   progress: Progress,
@@ -162,28 +170,14 @@ async function awaitBaseline(
   await waitFor(
     `the first digest of all ${size} images of ${group}`,
     async () => {
-      const status = await watchStatus(client, instance, group);
-      const seen = status.images.filter((i) => i.state.latest).length;
-      const failed = status.images.filter((i) => i.state.lastError).length;
+      const images = (await groupStatuses(client, workflowIds)).flatMap((s) => s.images);
+      const seen = images.filter((i) => i.state.latest).length;
+      const failed = images.filter((i) => i.state.lastError).length;
       if (seen !== reported) progress(`${group}: baseline of ${seen}/${size} images (${failed} failed)`);
       reported = seen;
-      return seen === size && status.images.length === size;
+      return seen === size && images.length === size;
     },
-    { timeoutMs: 180_000, intervalMs: 1_000 },
-  );
-}
-
-/** Asks for one check of every image and waits until that cycle has finished. */
-async function checkOnce(client: Client, instance: string, group: string): Promise<void> {
-  const before = (await watchStatus(client, instance, group)).cycles;
-  await client.workflow.getHandle(watchWorkflowId(instance, group)).signal(checkNowSignal);
-  await waitFor(
-    `cycle ${before + 1} of ${group}`,
-    async () => (await watchStatus(client, instance, group)).cycles > before,
-    {
-      timeoutMs: 120_000,
-      intervalMs: 250,
-    },
+    { timeoutMs: 900_000, intervalMs: 2_000 },
   );
 }
 
@@ -202,35 +196,44 @@ async function settledRequestCount(registry: TestRegistry): Promise<number> {
 async function measureIdleCycles(
   client: Client,
   registry: TestRegistry,
-  instance: string,
+  workflowIds: readonly string[],
   group: string,
+  idleCycles: number,
   progress: Progress,
 ) {
-  const handle = client.workflow.getHandle(watchWorkflowId(instance, group));
-  const runBefore = (await handle.describe()).runId;
-  const historyBefore = (await handle.fetchHistory()).events?.length ?? 0;
+  const handles = workflowIds.map((id) => client.workflow.getHandle(id));
+  const runsBefore = await Promise.all(handles.map(async (h) => (await h.describe()).runId));
+  const historiesBefore = await Promise.all(handles.map(async (h) => (await h.fetchHistory()).events ?? []));
   const logBefore = await settledRequestCount(registry);
   for (let i = 0; i < idleCycles; i++) {
     const t0 = Date.now();
-    await checkOnce(client, instance, group);
+    await checkGroupOnce(client, workflowIds);
     progress(`${group}: idle cycle ${i + 1}/${idleCycles} in ${Date.now() - t0} ms`);
   }
   const logAfter = await settledRequestCount(registry);
-  const events = (await handle.fetchHistory()).events ?? [];
-  if ((await handle.describe()).runId !== runBefore)
-    throw new Error(`${group} continued as new during the idle cycles; its event count would be wrong`);
-  const status = await watchStatus(client, instance, group);
-  const failed = status.images.filter((i) => i.state.lastError);
+  const histories = await Promise.all(handles.map(async (h) => (await h.fetchHistory()).events ?? []));
+  const runsAfter = await Promise.all(handles.map(async (h) => (await h.describe()).runId));
+  if (runsAfter.some((run, i) => run !== runsBefore[i]))
+    throw new Error(
+      `a watch of ${group} continued as new during the idle cycles; its event count would be wrong`,
+    );
+  const statuses = await groupStatuses(client, workflowIds);
+  const failed = statuses.flatMap((s) => s.images).filter((i) => i.state.lastError);
   if (failed.length > 0)
     throw new Error(`${failed.length} checks failed, e.g. ${failed[0]?.state.lastError}`);
-  // What the watch carries across continue-as-new, against Temporal's 2 MB payload limit.
-  const stateBytes = Buffer.byteLength(JSON.stringify(status.images));
+  // What each watch carries across continue-as-new, against Temporal's 2 MiB payload limit.
+  const stateBytes = statuses.map((s) => Buffer.byteLength(JSON.stringify(s.images)));
+  const images = statuses.reduce((n, s) => n + s.images.length, 0);
+  const stateBytesMax = Math.max(...stateBytes);
+  // The largest activity input or result any of the watches recorded, the baseline cycle included.
+  const payloadBytesMax = Math.max(...histories.flatMap((events) => events.map(activityPayloadBytes)));
   progress(
-    `${group}: watch state ${Math.round(stateBytes / 1024)} KiB, ` +
-      `${Math.round(stateBytes / status.images.length)} B per image`,
+    `${group}: largest watch state ${Math.round(stateBytesMax / 1024)} KiB, ` +
+      `${Math.round(stateBytes.reduce((a, b) => a + b, 0) / images)} B per image; ` +
+      `largest activity payload ${Math.round(payloadBytesMax / 1024)} KiB`,
   );
   const requests = registry.requests().slice(logBefore, logAfter);
-  const cycleEvents = events.slice(historyBefore);
+  const cycleEvents = histories.flatMap((events, i) => events.slice(historiesBefore[i]?.length ?? 0));
   return {
     heads: requests.filter((r) => r.method === 'HEAD').length,
     notModified: requests.filter((r) => r.method === 'HEAD' && r.status === 304).length,
@@ -238,7 +241,18 @@ async function measureIdleCycles(
     others: requests.filter((r) => r.method !== 'HEAD' && r.method !== 'GET').length,
     events: cycleEvents.length,
     breakdown: describeEvents(cycleEvents),
+    stateBytesMax,
+    payloadBytesMax,
   };
+}
+
+/** Bytes of an activity's input (scheduled) or result (completed) as the history holds them. */
+function activityPayloadBytes(event: HistoryEvents[number]): number {
+  const payloads =
+    event.activityTaskScheduledEventAttributes?.input?.payloads ??
+    event.activityTaskCompletedEventAttributes?.result?.payloads ??
+    [];
+  return payloads.reduce((n, p) => n + (p.data?.length ?? 0), 0);
 }
 
 /**
@@ -251,7 +265,8 @@ async function measureNaive(
   stack: Endpoints,
   config: Config,
   registry: TestRegistry,
-  digests: Map<string, string>,
+  /** Every repository holds the same image. */
+  digest: string,
   group: string,
   suffix: string,
   progress: Progress,
@@ -285,7 +300,7 @@ async function measureNaive(
               {
                 image: { ...image, intervalMs: naive.intervalMs },
                 knownTag: tag,
-                knownDigest: digests.get(image.repository) ?? '',
+                knownDigest: digest,
                 cycles: naive.cycles,
               },
             ],

@@ -49,6 +49,8 @@ export interface DaemonOptions {
   batchWindowMs?: number;
   /** Watches continue as new after this many events (tests lower it). */
   maxHistoryEvents?: number;
+  /** Carried bytes per watch before a group runs as parts (worker/watch-parts.ts; tests lower it). */
+  watchPartBudgetBytes?: number;
   /** How long in-flight activities get to finish on shutdown; default 10 s. */
   shutdownGraceMs?: number;
   /** The Temporal SDK's own Prometheus endpoint, appended to /metrics. */
@@ -221,6 +223,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     reconcileWatches(client, config, {
       ...(options.batchWindowMs ? { batchWindowMs: options.batchWindowMs } : {}),
       ...(options.maxHistoryEvents ? { maxHistoryEvents: options.maxHistoryEvents } : {}),
+      ...(options.watchPartBudgetBytes ? { partBudgetBytes: options.watchPartBudgetBytes } : {}),
       discovered: discovered(),
     });
   const scanInventory = async () => {
@@ -287,7 +290,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
               });
           }
           if (checks.temporal === 'ok') {
-            const foreign = await foreignWorkflows(client, config);
+            const foreign = await foreignWorkflows(client, config, options.watchPartBudgetBytes);
             reportForeign(foreign);
             for (const f of foreign) checks[`workflow ${f.workflowId}`] = foreignWorkflowProblem(config, f);
           }
@@ -295,7 +298,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         },
         webhooks: {
           secretFor: (source) => webhookSecrets.get(source),
-          onHints: (hints) => dispatchHints(client, config, hints, discovered()),
+          onHints: (hints) =>
+            dispatchHints(client, config, hints, discovered(), options.watchPartBudgetBytes),
           onRefused: webhookMetrics.refused,
           logger: log,
         },

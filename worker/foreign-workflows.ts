@@ -7,23 +7,27 @@ import type { Config } from '../config/schema.ts';
 import { freezeWorkflowId } from '../workflows/freeze-messages.ts';
 import { pipelineWorkflowId } from '../workflows/rollout-messages.ts';
 import { watchWorkflowId } from '../workflows/watch-messages.ts';
-import { watchGroups } from './watches.ts';
+import { watchParts } from './watches.ts';
 import { type ForeignWorkflow, runningTaskQueue } from './workflow-owner.ts';
 
 /** The ids this deployment's watches, pipeline workflows and freeze workflow have. */
-export function ownedWorkflowIds(config: Config): string[] {
+export function ownedWorkflowIds(config: Config, partBudgetBytes?: number): string[] {
   const { instance } = config.temporal;
   return [
-    ...[...watchGroups(config).keys()].map((group) => watchWorkflowId(instance, group)),
+    ...watchParts(config, [], partBudgetBytes).map((part) => watchWorkflowId(instance, part.name)),
     ...Object.keys(config.pipelines).map((pipeline) => pipelineWorkflowId(instance, pipeline)),
     freezeWorkflowId(instance),
   ];
 }
 
-export async function foreignWorkflows(client: Client, config: Config): Promise<ForeignWorkflow[]> {
+export async function foreignWorkflows(
+  client: Client,
+  config: Config,
+  partBudgetBytes?: number,
+): Promise<ForeignWorkflow[]> {
   const ours = config.temporal.taskQueue;
   const found = await Promise.all(
-    ownedWorkflowIds(config).map(async (workflowId) => ({
+    ownedWorkflowIds(config, partBudgetBytes).map(async (workflowId) => ({
       workflowId,
       taskQueue: await runningTaskQueue(client, workflowId),
     })),

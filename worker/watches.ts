@@ -16,9 +16,12 @@ import {
   type WatchedImage,
   type WatchInput,
   type WatchStatus,
+  watchImagesQuery,
+  watchPartName,
   watchStatusQuery,
   watchWorkflowId,
 } from '../workflows/watch-messages.ts';
+import { partBudgetBytes, partitionWatchGroup, type WatchPart } from './watch-parts.ts';
 import type { WebhookHint } from './webhooks/types.ts';
 import { type ForeignWorkflow, runningTaskQueue } from './workflow-owner.ts';
 
@@ -76,6 +79,17 @@ export function watchGroups(
   return groups;
 }
 
+/** Every group's parts (worker/watch-parts.ts): one watch workflow each. */
+export function watchParts(
+  config: Config,
+  discovered: readonly WatchedImage[] = [],
+  budgetBytes: number = partBudgetBytes,
+): WatchPart[] {
+  return [...watchGroups(config, discovered)].flatMap(([group, images]) =>
+    partitionWatchGroup(group, images, budgetBytes),
+  );
+}
+
 export interface ReconcileResult {
   /** Workflow ids of the watches started, configured and stopped. */
   started: string[];
@@ -87,33 +101,49 @@ export interface ReconcileResult {
 
 /**
  * Starts missing watches, sends the current images to every watch, and stops every other watch
- * on this task queue: groups no longer configured, and watches with the ids used before ids
- * carried the instance. A new watch takes over such a watch's state, so an upgrade neither
- * misses a rebuild nor rolls one out twice.
+ * on this task queue: groups no longer configured, parts a group no longer needs, and watches
+ * with the ids used before ids carried the instance. A watch that takes images over from another
+ * (a legacy watch, or another part of the group) gets their state, so neither an upgrade nor a
+ * change in the number of parts misses a rebuild or rolls one out twice. Every daemon derives the
+ * same parts from the same config, and a handed-over state never replaces one a watch checked
+ * itself, so several daemons reconciling at once agree.
  */
 export async function reconcileWatches(
   client: Client,
   config: Config,
-  options: { batchWindowMs?: number; maxHistoryEvents?: number; discovered?: readonly WatchedImage[] } = {},
+  options: {
+    batchWindowMs?: number;
+    maxHistoryEvents?: number;
+    discovered?: readonly WatchedImage[];
+    /** Carried bytes per watch (worker/watch-parts.ts); tests lower it to split small groups. */
+    partBudgetBytes?: number;
+  } = {},
 ): Promise<ReconcileResult> {
   const { instance, taskQueue } = config.temporal;
-  const groups = watchGroups(config, options.discovered);
+  const parts = watchParts(config, options.discovered, options.partBudgetBytes);
   const result: ReconcileResult = { started: [], configured: [], stopped: [], foreign: [] };
-  const expected = new Set<string>();
-  for (const [group, images] of groups) {
-    const workflowId = watchWorkflowId(instance, group);
-    expected.add(workflowId);
+  const expected = new Set(parts.map((part) => watchWorkflowId(instance, part.name)));
+  const running = await runningWatches(client, config);
+  const holders = await imageHolders(client, running);
+  const handovers = new StateHandovers(client);
+  for (const part of parts) {
+    const workflowId = watchWorkflowId(instance, part.name);
     const owner = await runningTaskQueue(client, workflowId);
     if (owner !== undefined && owner !== taskQueue) {
       // Signalling it would reconfigure another deployment's watch with this config's images.
       result.foreign.push({ workflowId, taskQueue: owner });
       continue;
     }
-    const state = owner === undefined ? await legacyState(client, taskQueue, group) : undefined;
+    const legacy =
+      owner === undefined && part.name === part.group
+        ? await legacyState(client, taskQueue, part.group)
+        : undefined;
+    const handover = await handovers.statesFor(workflowId, part.images, holders);
+    const { images } = part;
     const input: WatchInput = {
-      group,
+      group: part.name,
       images,
-      ...(state ? { state } : {}),
+      ...(legacy ? { state: legacy } : {}),
       ...(options.batchWindowMs ? { batchWindowMs: options.batchWindowMs } : {}),
       ...(options.maxHistoryEvents ? { maxHistoryEvents: options.maxHistoryEvents } : {}),
     };
@@ -122,18 +152,78 @@ export async function reconcileWatches(
       taskQueue,
       args: [input],
       signal: configureSignal,
-      signalArgs: [images],
-      staticSummary: `watch ${group}: ${images.length} image${images.length === 1 ? '' : 's'}`,
+      signalArgs: handover ? [images, handover] : [images],
+      staticSummary: `watch ${part.name}: ${images.length} image${images.length === 1 ? '' : 's'}`,
     });
     (owner === undefined ? result.started : result.configured).push(workflowId);
   }
-  const query = `WorkflowType = 'watchWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`;
-  for await (const wf of client.workflow.list({ query })) {
-    if (expected.has(wf.workflowId)) continue;
-    await client.workflow.getHandle(wf.workflowId).signal(stopSignal);
-    result.stopped.push(wf.workflowId);
+  for (const workflowId of running) {
+    if (expected.has(workflowId)) continue;
+    await client.workflow.getHandle(workflowId).signal(stopSignal);
+    result.stopped.push(workflowId);
   }
   return result;
+}
+
+/** The watch workflows running on this deployment's task queue. */
+async function runningWatches(client: Client, config: Config): Promise<string[]> {
+  const query = `WorkflowType = 'watchWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${config.temporal.taskQueue}'`;
+  const ids: string[] = [];
+  for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
+  return ids;
+}
+
+/** Which running watches follow each image, by image name. */
+async function imageHolders(client: Client, running: readonly string[]): Promise<Map<string, string[]>> {
+  const holders = new Map<string, string[]>();
+  for (const workflowId of running) {
+    try {
+      const names = await client.workflow.getHandle(workflowId).query(watchImagesQuery);
+      for (const name of names) holders.set(name, [...(holders.get(name) ?? []), workflowId]);
+    } catch {
+      // A watch that cannot answer (it just ended) hands nothing over: its images start anew.
+    }
+  }
+  return holders;
+}
+
+/** The states of images that move between watches, read once per watch they leave. */
+class StateHandovers {
+  readonly #client: Client;
+  readonly #statuses = new Map<string, Promise<Map<string, ImageState>>>();
+
+  constructor(client: Client) {
+    this.#client = client;
+  }
+
+  async statesFor(
+    workflowId: string,
+    images: readonly WatchedImage[],
+    holders: ReadonlyMap<string, readonly string[]>,
+  ): Promise<Record<string, ImageState> | undefined> {
+    const states: Record<string, ImageState> = {};
+    for (const img of images) {
+      // An image this watch follows already stays; one it does not comes with what another knew.
+      const from = holders.get(img.name) ?? [];
+      if (from.length === 0 || from.includes(workflowId)) continue;
+      const state = (await this.#statusOf(from[0] ?? '')).get(img.name);
+      if (state) states[img.name] = state;
+    }
+    return Object.keys(states).length > 0 ? states : undefined;
+  }
+
+  #statusOf(workflowId: string): Promise<Map<string, ImageState>> {
+    let status = this.#statuses.get(workflowId);
+    if (!status) {
+      status = this.#client.workflow
+        .getHandle(workflowId)
+        .query(watchStatusQuery)
+        .then((s) => new Map(s.images.map((i) => [i.image.name, i.state])))
+        .catch(() => new Map<string, ImageState>());
+      this.#statuses.set(workflowId, status);
+    }
+    return status;
+  }
 }
 
 /** What a watch under the id used before ids carried the instance knows, when this task queue runs one. */
@@ -164,10 +254,11 @@ export async function dispatchHints(
   config: Config,
   hints: readonly WebhookHint[],
   discovered: readonly WatchedImage[] = [],
+  partBudget: number = partBudgetBytes,
 ): Promise<'accepted' | 'ignored'> {
   const registryHosts = new Map(config.registries.map((r) => [r.name, new URL(r.url).host]));
   let matched = false;
-  for (const [group, images] of watchGroups(config, discovered)) {
+  for (const { name: part, images } of watchParts(config, discovered, partBudget)) {
     const byRepository = Map.groupBy(images, (img) => img.repository);
     const concerned = hints.filter((hint) =>
       (byRepository.get(hint.repository) ?? []).some(
@@ -181,7 +272,7 @@ export async function dispatchHints(
     // watch started here would take this very push as its baseline instead of rolling it out.
     try {
       await client.workflow
-        .getHandle(watchWorkflowId(config.temporal.instance, group))
+        .getHandle(watchWorkflowId(config.temporal.instance, part))
         .signal(checkNowSignal, checkNowFor(concerned));
       matched = true;
     } catch (err) {
@@ -219,7 +310,11 @@ function sameHost(configured: string | undefined, hinted: string): boolean {
   );
 }
 
-/** Every watch's status; a registry's own group is asked too, as the inventory's images join it. */
+/**
+ * Every watch's status; a registry's own group is asked too, as the inventory's images join it.
+ * A group's further parts are found by asking `<group>/1`, `<group>/2`, … until one is not
+ * running: the inventory's images can split a group the config alone would not.
+ */
 export async function watchStatuses(client: Client, config: Config): Promise<WatchStatus[]> {
   const out: WatchStatus[] = [];
   const groups = new Set([...watchGroups(config).keys(), ...config.registries.map((r) => r.name)]);
@@ -229,6 +324,19 @@ export async function watchStatuses(client: Client, config: Config): Promise<Wat
       out.push(await handle.query(watchStatusQuery));
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
+      continue;
+    }
+    for (let part = 1; ; part++) {
+      const handle = client.workflow.getHandle(
+        watchWorkflowId(config.temporal.instance, watchPartName(group, part)),
+      );
+      try {
+        if ((await handle.describe()).status.name !== 'RUNNING') break;
+        out.push(await handle.query(watchStatusQuery));
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        break;
+      }
     }
   }
   return out;

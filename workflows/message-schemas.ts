@@ -4,6 +4,16 @@
 // it never fails a workflow task. Pure and deterministic: zod only, no I/O.
 import { z } from 'zod';
 import { approvalSignatureSchema } from './approval-signature.ts';
+import { lookupFailureReasons } from './watch-messages.ts';
+import {
+  baseBuildsKept,
+  boundedText,
+  maxReferenceLength,
+  maxTagLength,
+  maxTextLength,
+  platformsKept,
+  previousKept,
+} from './watch-state-bounds.ts';
 
 /** Longest name an operator gives (`by`): it lands in annotations, details and logs. */
 export const maxByLength = 100;
@@ -173,6 +183,57 @@ export const configureMessage = z
     }),
   )
   .max(100_000);
+
+const anyDigest = z.string().regex(/^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/, 'expected a digest');
+const stateTime = z.string().max(30);
+const stateText = z.string().max(maxTextLength).transform(boundedText);
+const reference = z.string().max(maxReferenceLength);
+const layerList = z.array(anyDigest).max(128);
+const digestRecord = z.strictObject({
+  tag: z.string().min(1).max(maxTagLength),
+  digest: anyDigest,
+  firstSeenAt: stateTime,
+  created: stateTime.optional(),
+  platforms: z
+    .array(z.strictObject({ digest: anyDigest, platform: z.string().max(98) }))
+    .max(platformsKept)
+    .optional(),
+});
+
+/** One image's state as another watch kept it, within the caps of watch-state-bounds.ts. */
+export const imageStateMessage = z.strictObject({
+  latest: digestRecord.optional(),
+  previous: z.array(digestRecord).max(previousKept),
+  baseName: reference.optional(),
+  baseDigest: anyDigest.optional(),
+  baseLatestDigest: anyDigest.optional(),
+  baseBehindSince: stateTime.optional(),
+  baseFrom: z.enum(['annotation', 'provenance', 'layers']).optional(),
+  baseProblem: stateText.optional(),
+  baseBuilds: z
+    .array(z.strictObject({ digest: anyDigest, name: reference, layers: layerList }))
+    .max(baseBuildsKept)
+    .optional(),
+  unprovenLayers: layerList.optional(),
+  lastCheckAt: stateTime.optional(),
+  lastSuccessAt: stateTime.optional(),
+  lastError: stateText.optional(),
+  lastErrorReason: z.enum(lookupFailureReasons).optional(),
+  handoffPending: z.enum(['poll', 'webhook', 'manual']).optional(),
+  slowedDown: z
+    .strictObject({ intervalMs: milliseconds, remaining: count, windowSeconds: milliseconds })
+    .optional(),
+  nextDueAt: z.number().finite(),
+});
+
+/**
+ * configure's second argument: the state of images that move into this watch from another part
+ * of their group, so a move neither misses a rebuild nor forgets what targets still run. Each
+ * state is parsed on its own (imageStateMessage): one that does not parse starts anew alone.
+ */
+export const handoverMessage = z
+  .record(shortText, z.unknown())
+  .refine((states) => Object.keys(states).length <= 100_000, 'at most 100000 images');
 
 /** What a refused message gets as its reason: the first problem, with its path. */
 export function messageProblem(error: z.ZodError): string {

@@ -9,16 +9,14 @@ import type {
   ImageState,
   WatchedImage,
 } from './watch-messages.ts';
-
-/** Builds of a declared base kept to judge images built before its latest rebuild. */
-export const baseBuildsKept = 5;
+import { baseBuildsKept, boundedText } from './watch-state-bounds.ts';
 
 /** A new digest of the image: take what it says about its base, then try the declared base. */
 export function lineageOfChange(s: ImageState, img: WatchedImage, change: ImageChange, at: string): void {
   setBase(s, change.baseName, change.baseDigest);
   if (change.baseFrom) s.baseFrom = change.baseFrom;
   else delete s.baseFrom;
-  if (change.baseProblem) s.baseProblem = change.baseProblem;
+  if (change.baseProblem) s.baseProblem = boundedText(change.baseProblem);
   else delete s.baseProblem;
   delete s.unprovenLayers;
   if (img.base && change.layers) {
@@ -37,7 +35,7 @@ export function lineageOfDeclaredBase(
 ) {
   if (!update.build) {
     // The proof already made stands; an image not yet proven says why it cannot be.
-    if (s.baseFrom !== 'layers') s.baseProblem = update.problem;
+    if (s.baseFrom !== 'layers') s.baseProblem = boundedText(update.problem);
     return;
   }
   const build = update.build;

@@ -126,13 +126,22 @@ export interface CheckNowHint {
 }
 
 export const checkNowSignal = defineSignal<[CheckNowHint?]>('checkNow');
-export const configureSignal = defineSignal<[WatchedImage[]]>('configure');
+/** The images a watch follows from now on, and the state of those that move in from another part. */
+export const configureSignal = defineSignal<[WatchedImage[], Record<string, ImageState>?]>('configure');
 export const stopSignal = defineSignal('stop');
 export const watchStatusQuery = defineQuery<WatchStatus>('watchStatus');
+/** The names of the images a watch follows: what the daemon asks to find where an image is watched. */
+export const watchImagesQuery = defineQuery<string[]>('watchImages');
 
 // Workflow ids end in `@<instance>` (temporal.instance), so two Freshet deployments in one
 // namespace never share a watch, a pipeline or a rollout. Instance names hold no `@`.
 export const watchWorkflowId = (instance: string, group: string) => `freshet-watch-${group}@${instance}`;
+/**
+ * A watch group runs as parts when its images would not fit one workflow's carried state: the
+ * first part keeps the group's own name (and id), the others are `<group>/1`, `<group>/2`, …
+ * Config names hold no `/`, so no part is mistaken for a group.
+ */
+export const watchPartName = (group: string, part: number) => (part === 0 ? group : `${group}/${part}`);
 /** The id a watch had before ids carried the instance; the daemon retires such watches. */
 export const legacyWatchWorkflowId = (group: string) => `freshet-watch-${group}`;
 

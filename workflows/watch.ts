@@ -20,7 +20,13 @@ import {
 } from '@temporalio/workflow';
 import type { RolloutRequestActivities } from '../activities/rollout/request.ts';
 import type { WatchActivities } from '../activities/watch/check-images.ts';
-import { checkNowMessage, configureMessage, parseMessage } from './message-schemas.ts';
+import {
+  checkNowMessage,
+  configureMessage,
+  handoverMessage,
+  imageStateMessage,
+  parseMessage,
+} from './message-schemas.ts';
 import { judge, lineageOfChange, lineageOfDeclaredBase } from './watch-lineage.ts';
 import {
   type CheckNowHint,
@@ -35,12 +41,17 @@ import {
   type Trigger,
   type WatchedImage,
   type WatchInput,
+  watchImagesQuery,
   watchStatusQuery,
 } from './watch-messages.ts';
 import { pacedIntervalMs } from './watch-pacing.ts';
+import { boundedText, platformsKept, previousKept } from './watch-state-bounds.ts';
 
+// The heartbeat finds a lost worker; start-to-close only bounds a cycle that never ends. Parts of
+// one registry's group share its concurrency limit, so each part's cycle lasts about as long as
+// the registry takes for all of them: a first check of 5,000 images is several minutes.
 const { checkImages } = proxyActivities<WatchActivities>({
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '30 seconds',
   // A failing registry is reported per image inside the result; these retries cover the worker.
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 3 },
@@ -62,9 +73,6 @@ const { requestRollout } = proxyActivities<RolloutRequestActivities>({
 const rolloutsThroughPipeline = 'rollouts-through-pipeline';
 /** Checks wait longer than the interval when the registry's request budget would not last. */
 const pacedByRegistryBudget = 'paced-by-registry-budget';
-const previousKept = 5;
-/** As many platform manifests per digest as the activity reports (maxIndexPlatforms). */
-const platformsKept = 16;
 const jitterFraction = 0.1;
 const ignoredKept = 20;
 
@@ -111,10 +119,20 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
       forced.set(img.name, hint?.source ? 'webhook' : 'manual');
     }
   });
-  setHandler(configureSignal, (message: WatchedImage[]) => {
+  setHandler(watchImagesQuery, () => images.map((img) => img.name));
+  setHandler(configureSignal, (message: WatchedImage[], handover?: Record<string, ImageState>) => {
     const parsed = parseMessage(configureMessage, message);
     if (!parsed.ok) return ignore('configure', parsed.reason);
+    const handed = handover === undefined ? undefined : parseMessage(handoverMessage, handover);
+    if (handed && !handed.ok) return ignore('configure', `handover: ${handed.reason}`);
     images = message;
+    // What this watch has checked itself is newer than what another part knew when it was asked.
+    for (const [name, offered] of Object.entries(handed?.value ?? {})) {
+      if (state[name]?.lastCheckAt !== undefined || !images.some((img) => img.name === name)) continue;
+      const one = parseMessage(imageStateMessage, offered);
+      if (one.ok) state[name] = one.value;
+      else ignore('configure', `handover of ${name}: ${one.reason}`);
+    }
     reconfigured = true;
     ensureState();
   });
@@ -195,7 +213,7 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
         delete s.lastError;
         delete s.lastErrorReason;
       } else {
-        s.lastError = failure.error;
+        s.lastError = boundedText(failure.error);
         if (failure.reason) s.lastErrorReason = failure.reason;
         else delete s.lastErrorReason;
       }
@@ -291,7 +309,9 @@ export async function watchWorkflow(input: WatchInput): Promise<void> {
     } catch (err) {
       // The watch goes on either way: a config error is reported, anything else is retried next cycle.
       const configError = handoffConfigErrors.includes(failureType(err) ?? '');
-      s.lastError = `requesting a rollout of ${latest.digest}: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}${configError ? '' : ' (tried again with the next check)'}`;
+      s.lastError = boundedText(
+        `requesting a rollout of ${latest.digest}: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}${configError ? '' : ' (tried again with the next check)'}`,
+      );
       if (configError) delete s.handoffPending;
       else s.handoffPending = trigger;
       log.warn('rollout request failed', { image: img.name, error: s.lastError });

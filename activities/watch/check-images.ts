@@ -12,11 +12,13 @@ import type {
   RegistryBudget,
   TrackPolicy,
 } from '../../workflows/watch-messages.ts';
+import { boundedText, maxReferenceLength } from '../../workflows/watch-state-bounds.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { RegistryError } from '../registry/errors.ts';
 import { maxComparedLayers } from '../registry/lineage.ts';
 import { parsePlatform } from '../registry/platform.ts';
 import { chooseTag } from '../registry/policies.ts';
+import { isValidDigest, isValidTag } from '../registry/references.ts';
 import { parseImageReference } from './image-reference.ts';
 
 export interface WatchActivityDeps {
@@ -70,7 +72,7 @@ export function createWatchActivities(deps: WatchActivityDeps): WatchActivities 
                 baseChecks.set(baseName, undefined);
               else if (baseName) baseChecks.set(baseName, known);
             } catch (err) {
-              const error = err instanceof Error ? err.message : String(err);
+              const error = boundedText(err instanceof Error ? err.message : String(err));
               const reason = lookupFailureReason(err);
               result.failures.push({ name: req.image.name, error, reason });
               deps.onCheckFailure?.(req.image.registry, req.image.name, error, reason);
@@ -154,7 +156,8 @@ async function trackedTag(
 ): Promise<string> {
   if ('tag' in image.track) return image.track.tag;
   const { tags } = await client.listTags(image.repository);
-  const choice = chooseTag(image.track, tags);
+  // The list is the registry's word; a tag no registry could serve must not reach the watch state.
+  const choice = chooseTag(image.track, tags.filter(isValidTag));
   if (choice.tag === undefined) throw new Error(`image ${image.name}: ${choice.reason}`);
   return choice.tag;
 }
@@ -176,18 +179,43 @@ async function checkImage(
   );
   if (resolved === req.knownDigest && tag === req.knownTag) return undefined;
   const meta = await client.imageMetadata(image.repository, resolved, parsePlatform(image.platform));
+  const base = statedBase(meta);
+  const layers = meta.layers.slice(0, maxComparedLayers);
   return {
     name: image.name,
     tag,
     digest: resolved,
     ...(meta.created ? { created: meta.created } : {}),
-    ...(meta.baseName ? { baseName: meta.baseName } : {}),
-    ...(meta.baseDigest ? { baseDigest: meta.baseDigest } : {}),
-    ...(meta.baseFrom ? { baseFrom: meta.baseFrom } : {}),
-    ...(meta.baseProblem ? { baseProblem: meta.baseProblem } : {}),
+    ...base,
     // Layers go into the watch's history, so only where a declared base will be compared with them.
-    ...(image.base ? { layers: meta.layers.slice(0, maxComparedLayers) } : {}),
+    ...(image.base && layers.every(isValidDigest) ? { layers } : {}),
     ...(meta.platforms?.length ? { platforms: meta.platforms } : {}),
+  };
+}
+
+/**
+ * The base an image names itself, as the watch keeps it: annotations are the image's word, so
+ * a name no registry could serve, or a digest that is none, is reported instead of stored.
+ */
+export function statedBase(meta: {
+  baseName?: string;
+  baseDigest?: string;
+  baseFrom?: 'annotation' | 'provenance';
+  baseProblem?: string;
+}): Pick<ImageChange, 'baseName' | 'baseDigest' | 'baseFrom' | 'baseProblem'> {
+  const { baseName, baseDigest, baseFrom, baseProblem } = meta;
+  const unusable =
+    baseName !== undefined && baseName.length > maxReferenceLength
+      ? `the base name it states is ${baseName.length} characters long, more than ${maxReferenceLength}`
+      : baseDigest !== undefined && !isValidDigest(baseDigest)
+        ? `the base digest it states is not a digest: ${JSON.stringify(baseDigest.slice(0, 80))}`
+        : undefined;
+  if (unusable) return { baseProblem: boundedText(unusable) };
+  return {
+    ...(baseName ? { baseName } : {}),
+    ...(baseDigest ? { baseDigest } : {}),
+    ...(baseFrom ? { baseFrom } : {}),
+    ...(baseProblem ? { baseProblem: boundedText(baseProblem) } : {}),
   };
 }
 
@@ -230,13 +258,16 @@ async function checkDeclaredBases(
         if (layers.length > maxComparedLayers) {
           throw new Error(`${layers.length} layers, more than the ${maxComparedLayers} compared`);
         }
+        if (!layers.every(isValidDigest)) throw new Error('its manifest lists a layer digest that is none');
         return {
           image: base.image,
           platform,
           build: { digest, name: `${base.host}/${base.repository}:${tag}`, layers },
         };
       } catch (err) {
-        const problem = `declared base ${base.image}: ${err instanceof Error ? err.message : String(err)}`;
+        const problem = boundedText(
+          `declared base ${base.image}: ${err instanceof Error ? err.message : String(err)}`,
+        );
         return { image: base.image, platform, problem };
       }
     }),
