@@ -71,6 +71,8 @@ export async function soak(stack: Endpoints): Promise<Record<string, number>> {
         stages: [{ name: 'soak', cluster: 'local', targets: [{ namespace, deployment: 'web-1' }], health }],
       },
     },
+    // The daemon rolls out only images its config names for the pipeline.
+    images: [{ name: image, repository, tag: '1', pipeline }],
   });
   const baseline = await pushImage({ registryUrl: stack.registry.url, repository, tag: '1' });
   const rebuilt = await pushImage({ registryUrl: stack.registry.url, repository, tag: '1' });
