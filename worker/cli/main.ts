@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 // The `freshet` command line: the daemon and the operator commands around it.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { parseDuration } from '../../config/duration.ts';
 import { ConfigError, loadConfigFile } from '../../config/load.ts';
 import { workflowsPath } from '../daemon.ts';
+import {
+  buildWorkflowBundle,
+  cachedWorkflowBundlePath,
+  workflowBundleInputs,
+  writeWorkflowBundle,
+} from '../workflow-bundle.ts';
 import { configPath, loadConfig, withClient } from './context.ts';
 import { freezeCommand, unfreezeCommand } from './freeze.ts';
 import { freshnessCommand } from './freshness.ts';
@@ -55,12 +60,19 @@ ${configHelp}
   --log-level LEVEL   trace, debug, info, warn or error (default: log.level in the config)
   --pretty            readable log lines (default on a terminal); --json-logs forces JSON
   --workflow-bundle FILE  workflow code from freshet bundle-workflows (default:
-                      $FRESHET_WORKFLOW_BUNDLE; else it is bundled at start, 5-10 s)`,
-  'bundle-workflows': `Usage: freshet bundle-workflows OUT
+                      $FRESHET_WORKFLOW_BUNDLE; else the bundle cached in $FRESHET_CACHE_DIR,
+                      $XDG_CACHE_HOME/freshet or ~/.cache/freshet for these workflow sources,
+                      bundled there on the first start, 5-10 s)`,
+  'bundle-workflows': `Usage: freshet bundle-workflows [--out FILE]
 
-Bundles the workflow code into OUT once (the container image does this at build time), so
-"freshet start --workflow-bundle OUT" starts in seconds and needs no writable temp directory.
-The bundle must come from the same Freshet version that runs it.`,
+Bundles the workflow code once. With --out FILE (the container image does this at build time),
+"freshet start --workflow-bundle FILE" starts without bundling and needs no writable directory;
+without it, the bundle goes to the cache "freshet start" looks in ($FRESHET_CACHE_DIR, else
+$XDG_CACHE_HOME/freshet, else ~/.cache/freshet). The bundle is stamped with the hash of the
+workflow sources and package versions it was built from: start refuses a bundle of other
+sources, and rebuilds a cached one that is corrupt or out of date.
+
+  --out FILE          where to write the bundle (also accepted as the only argument)`,
   'validate-config': `Usage: freshet validate-config FILE [--check-secrets]
 
 Checks the config file. Prints every problem with its path and line and exits 1, or prints a
@@ -180,6 +192,7 @@ const options = {
   'json-logs': { type: 'boolean' },
   'check-secrets': { type: 'boolean' },
   'workflow-bundle': { type: 'string' },
+  out: { type: 'string' },
   pipeline: { type: 'string' },
   until: { type: 'string' },
   reason: { type: 'string' },
@@ -235,10 +248,11 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     case 'bundle-workflows': {
-      const out = need(positionals[0], 'where to? freshet bundle-workflows OUT');
-      const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
-      writeFileSync(out, code);
-      return print(`wrote ${out} (${Math.round(code.length / 1024)} KiB)`);
+      const { hash } = workflowBundleInputs(workflowsPath);
+      const out = v.out ?? positionals[0] ?? cachedWorkflowBundlePath(hash);
+      const code = await buildWorkflowBundle(workflowsPath);
+      writeWorkflowBundle(out, code, hash);
+      return print(`wrote ${out} (${Math.round(code.length / 1024)} KiB, inputs ${hash.slice(0, 20)})`);
     }
     case 'validate-config': {
       const file = need(positionals[0] ?? v.config, 'which file? freshet validate-config FILE');
