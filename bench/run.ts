@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Endpoints } from '../stack/layout.ts';
 import { startStack, stopStack } from '../stack/stack.ts';
 import { detect } from './detect.ts';
+import { footprint } from './footprint.ts';
 import { inventory } from './inventory.ts';
 import { overhead } from './overhead.ts';
 import { pollCost } from './poll-cost.ts';
@@ -32,6 +33,7 @@ const benchmarks: Record<string, Benchmark> = {
   recovery,
   soak,
   inventory,
+  footprint,
 };
 
 async function main(args: string[]): Promise<number> {
