@@ -137,7 +137,8 @@ describe('workflowBundleCacheDir', () => {
   });
 });
 
-describe('resolveWorkflowBundle', () => {
+// Each build runs webpack: seconds, more on a loaded machine.
+describe('resolveWorkflowBundle', { timeout: 120_000 }, () => {
   let path: string;
   let cacheDir: string;
   beforeAll(() => {
@@ -151,7 +152,17 @@ describe('resolveWorkflowBundle', () => {
     expect(built.source).toBe('built');
     expect(built.path).toBe(cachedWorkflowBundlePath(workflowBundleInputs(path).hash, cacheDir));
     expect(log.messages()).toEqual(['info workflow bundle built']);
-    expect(readFileSync(built.path ?? '', 'utf8')).toContain('hello ');
+    const text = readFileSync(built.path ?? '', 'utf8');
+    expect(text).toContain('hello ');
+    // Mappings for stack traces, none of the sources' text.
+    const map = JSON.parse(Buffer.from(text.slice(text.lastIndexOf('base64,') + 7), 'base64').toString()) as {
+      sources: string[];
+      sourcesContent?: unknown[];
+      mappings: string;
+    };
+    expect(map.sources.some((s) => s.endsWith('workflows/greet.ts'))).toBe(true);
+    expect(map.mappings.length).toBeGreaterThan(0);
+    expect(map.sourcesContent ?? []).toEqual([]);
     const mtime = statSync(built.path ?? '').mtimeMs;
 
     const again = recordingLog();
