@@ -4,8 +4,8 @@
 // cluster), hour-long poll intervals. Once it is ready and settled: RSS (/proc/PID/status VmRSS,
 // VmHWM for the peak) and CPU (utime + stime of /proc/PID/stat) over 60 idle seconds, then the
 // time of /metrics scrapes. Baselines in the same window: a Node process running only the
-// Temporal SDK (connection + worker with Freshet's workflow bundle, no activities,
-// bench/footprint-baseline.ts) and a bare Node process.
+// Temporal SDK (connection + worker with Freshet's workflow bundle, no activities, the same
+// young generation as freshet start; bench/footprint-baseline.ts) and a bare Node process.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import type { Endpoints } from '../stack/layout.ts';
 import { pushImage } from '../test/support/image-pusher.ts';
 import { createNamespace, deploymentManifest } from '../test/support/kube.ts';
 import { startTestRegistry } from '../test/support/registry-process.ts';
+import { defaultSemiSpaceMb, semiSpaceFlag } from '../worker/cli/young-generation.ts';
 import { watchGroups } from '../worker/watches.ts';
 import { watchWorkflowId } from '../workflows/watch-messages.ts';
 import { type Progress, progressFor, runSuffix } from './harness.ts';
@@ -130,7 +131,16 @@ export async function footprint(stack: Endpoints): Promise<Record<string, number
 
     const sdkOnly = startProcess(
       'baseline (SDK worker)',
-      [baselineScript, stack.temporal.address, stack.temporal.namespace, `${instance}-baseline`, bundlePath],
+      // The young generation freshet start gives itself (worker/cli/young-generation.ts), so the
+      // difference is what Freshet's code and state cost, not a V8 setting.
+      [
+        `${semiSpaceFlag}=${defaultSemiSpaceMb}`,
+        baselineScript,
+        stack.temporal.address,
+        stack.temporal.namespace,
+        `${instance}-baseline`,
+        bundlePath,
+      ],
       process.env,
       (line) => line === 'ready',
     );

@@ -18,6 +18,7 @@ import { inventoryCommand } from './inventory.ts';
 import { CliError } from './output.ts';
 import { controlCommand, decideCommand, rolloutCommand, statusCommand } from './rollouts.ts';
 import { startCommand } from './start.ts';
+import { execWithSmallYoungGeneration } from './young-generation.ts';
 
 const configHelp = '  -c, --config FILE   the config (default: $FRESHET_CONFIG, else ./freshet.yaml)';
 
@@ -52,7 +53,9 @@ config), runs the worker for the watch, pipeline and rollout workflows, starts o
 watch workflows to match the config, and serves /metrics (Freshet's and the Temporal SDK's),
 /healthz, /readyz and /webhooks/<source>. Workflow ids end in @INSTANCE (temporal.instance,
 default: the task queue); /readyz fails while another task queue runs one of them. SIGTERM or
-SIGINT stops polling, gives running activities the grace time, and exits 0.
+SIGINT stops polling, gives running activities the grace time, and exits 0. It runs Node
+with --max-semi-space-size=2 (a small young generation: less memory) unless node's command
+line or NODE_OPTIONS sets that flag.
 
 ${configHelp}
   --listen HOST:PORT  overrides metrics.listen (default 0.0.0.0:9464)
@@ -231,6 +234,7 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'start': {
+      execWithSmallYoungGeneration();
       const path = configPath(v.config);
       const graceMs = v.grace ? parseDuration(v.grace) : 30_000;
       if (graceMs === undefined)
