@@ -177,11 +177,20 @@ export async function footprint(stack: Endpoints): Promise<Record<string, number
     const loadavg = readFileSync('/proc/loadavg', 'utf8').trim();
     progress(`load average ${loadavg}`);
 
+    progress(
+      `idle: RSS ${median(rss[0] ?? []).toFixed(1)} MB (baseline ${median(rss[1] ?? []).toFixed(1)} MB), ` +
+        `CPU ${cpuPct[0]?.toFixed(2)} % (baseline ${cpuPct[1]?.toFixed(2)} %), peak ${daemonMemory.hwmMb.toFixed(1)} MB`,
+    );
+
     const scrapeMs: number[] = [];
     let bodyBytes = 0;
     for (let i = 0; i < scrapes; i++) {
       const s0 = performance.now();
-      const res = await fetch(`${url}/metrics`);
+      const res = await fetch(`${url}/metrics`).catch((err: unknown) => {
+        throw new Error(
+          `scrape ${i + 1} failed (${String(err)}); daemon output:\n${daemon.output().slice(-3_000)}`,
+        );
+      });
       const body = await res.text();
       scrapeMs.push(performance.now() - s0);
       if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
