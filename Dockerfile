@@ -28,13 +28,14 @@ RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
 # ---- bundle: the workflow code, bundled once at build time -----------------------------------
-# The daemon then starts in seconds and needs no writable temp directory for the bundler.
+# The daemon then starts in seconds and needs no writable directory for the bundler or its cache;
+# the bundle's stamp (the hash of these workflow sources) lets start check it matches them.
 FROM deps AS bundle
 COPY config/ ./config/
 COPY workflows/ ./workflows/
 COPY activities/ ./activities/
 COPY worker/ ./worker/
-RUN node worker/cli/main.ts bundle-workflows /app/workflows.bundle.js
+RUN node worker/cli/main.ts bundle-workflows --out /app/workflows.bundle.js
 
 # ---- runtime ---------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime

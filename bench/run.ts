@@ -8,6 +8,7 @@ import type { Endpoints } from '../stack/layout.ts';
 import { startStack, stopStack } from '../stack/stack.ts';
 import { cliStart } from './cli.ts';
 import { detect } from './detect.ts';
+import { footprint } from './footprint.ts';
 import { inventory } from './inventory.ts';
 import { overhead } from './overhead.ts';
 import { pollCost } from './poll-cost.ts';
@@ -34,6 +35,7 @@ const benchmarks: Record<string, Benchmark> = {
   soak,
   inventory,
   cli: cliStart,
+  footprint,
 };
 
 async function main(args: string[]): Promise<number> {

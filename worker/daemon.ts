@@ -32,6 +32,7 @@ import { temporalConnectionOptions } from './temporal-connection.ts';
 import { dispatchHints, reconcileWatches, watchStatuses } from './watches.ts';
 import { createWebhookMetrics } from './webhooks/metrics.ts';
 import { type LogSink, silentLogSink } from './webhooks/types.ts';
+import { resolveWorkflowBundle } from './workflow-bundle.ts';
 import type { ForeignWorkflow } from './workflow-owner.ts';
 import { workflowsPath } from './workflows-path.ts';
 
@@ -44,8 +45,10 @@ export interface DaemonOptions {
   listen?: string;
   /** How often the freshness gauges are recomputed; default 15 s. */
   freshnessIntervalMs?: number;
-  /** Pre-bundled workflow code, to skip bundling on start. */
+  /** Workflow code from `freshet bundle-workflows`; default: the cached bundle (built once). */
   workflowBundlePath?: string;
+  /** Where bundles are cached; default $FRESHET_CACHE_DIR, $XDG_CACHE_HOME/freshet or ~/.cache/freshet. */
+  workflowBundleCacheDir?: string;
   batchWindowMs?: number;
   /** Watches continue as new after this many events (tests lower it). */
   maxHistoryEvents?: number;
@@ -107,13 +110,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     );
   }
 
+  const { bundle } = await resolveWorkflowBundle({
+    workflowsPath,
+    log,
+    ...(options.workflowBundlePath ? { given: options.workflowBundlePath } : {}),
+    ...(options.workflowBundleCacheDir ? { cacheDir: options.workflowBundleCacheDir } : {}),
+  });
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace: temporal.namespace,
     taskQueue: temporal.taskQueue,
-    ...(options.workflowBundlePath
-      ? { workflowBundle: { codePath: options.workflowBundlePath } }
-      : { workflowsPath }),
+    workflowBundle: bundle,
     activities: {
       ...createWatchActivities({
         registries,

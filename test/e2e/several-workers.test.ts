@@ -163,17 +163,28 @@ async function agreedFreshness(replicas: DaemonChild[], upToDate: 0 | 1): Promis
  * replicas at most N times that; the control plane's controllers list once and then watch.
  */
 async function requestsDuring(ms: number): Promise<number> {
-  const count = async () => {
-    let n = 0;
+  const counts = async () => {
+    const out = new Map<string, number>();
     for (const [key, value] of await apiserverRequests(kube)) {
-      if (key.startsWith('pods ') || key.startsWith('deployments ')) n += value;
+      if (key.startsWith('pods ') || key.startsWith('deployments ')) out.set(key, value);
     }
-    return n;
+    return out;
   };
-  const before = await count();
+  const before = await counts();
   await sleep(ms);
-  return (await count()) - before;
+  const after = await counts();
+  let total = 0;
+  const parts: string[] = [];
+  for (const [key, value] of after) {
+    const n = value - (before.get(key) ?? 0);
+    total += n;
+    if (n > 0) parts.push(`${key} ${n}`);
+  }
+  breakdowns.push(parts.join(', '));
+  return total;
 }
+/** Per measured window, its requests by resource and verb, for the assertion's message. */
+const breakdowns: string[] = [];
 
 beforeAll(async () => {
   await connectTemporal(stack);
@@ -348,7 +359,7 @@ describe('three daemons on one task queue', () => {
     const one = await requestsDuring(windowMs);
     await daemons[0]?.stop();
     const none = await requestsDuring(windowMs);
-    const figures = `pod and deployment requests in ${windowMs} ms: three replicas ${three}, one ${one}, none ${none}`;
+    const figures = `pod and deployment requests in ${windowMs} ms: three replicas ${three}, one ${one}, none ${none} (${breakdowns.slice(-3).join('; ')})`;
     expect(three - none, figures).toBeLessThanOrEqual(3 * Math.max(one - none, 0) + 3 * perReplica);
     // One replica's cost does not follow its collections (one per second here, 15 in the window):
     // periodic LISTs would cost two per collection.

@@ -15,7 +15,7 @@ declare module 'vitest' {
 const targets = ['dev', 'cluster'] as const;
 
 function temporalTarget(project: TestProject): (typeof targets)[number] {
-  const raw = process.env.FRESHET_TEST_TEMPORAL ?? project.config.env.FRESHET_TEST_TEMPORAL ?? 'dev';
+  const raw = process.env.FRESHET_TEST_TEMPORAL ?? project.config.env?.FRESHET_TEST_TEMPORAL ?? 'dev';
   const target = targets.find((t) => t === raw);
   if (!target) throw new Error(`FRESHET_TEST_TEMPORAL must be "dev" or "cluster", got "${raw}"`);
   return target;

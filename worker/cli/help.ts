@@ -32,7 +32,9 @@ config), runs the worker for the watch, pipeline and rollout workflows, starts o
 watch workflows to match the config, and serves /metrics (Freshet's and the Temporal SDK's),
 /healthz, /readyz and /webhooks/<source>. Workflow ids end in @INSTANCE (temporal.instance,
 default: the task queue); /readyz fails while another task queue runs one of them. SIGTERM or
-SIGINT stops polling, gives running activities the grace time, and exits 0.
+SIGINT stops polling, gives running activities the grace time, and exits 0. It runs Node
+with --max-semi-space-size=2 (a small young generation: less memory) unless node's command
+line or NODE_OPTIONS sets that flag.
 
 ${configHelp}
   --listen HOST:PORT  overrides metrics.listen (default 0.0.0.0:9464)
@@ -40,12 +42,19 @@ ${configHelp}
   --log-level LEVEL   trace, debug, info, warn or error (default: log.level in the config)
   --pretty            readable log lines (default on a terminal); --json-logs forces JSON
   --workflow-bundle FILE  workflow code from freshet bundle-workflows (default:
-                      $FRESHET_WORKFLOW_BUNDLE; else it is bundled at start, 5-10 s)`,
-  'bundle-workflows': `Usage: freshet bundle-workflows OUT
+                      $FRESHET_WORKFLOW_BUNDLE; else the bundle cached in $FRESHET_CACHE_DIR,
+                      $XDG_CACHE_HOME/freshet or ~/.cache/freshet for these workflow sources,
+                      bundled there on the first start, 5-10 s)`,
+  'bundle-workflows': `Usage: freshet bundle-workflows [--out FILE]
 
-Bundles the workflow code into OUT once (the container image does this at build time), so
-"freshet start --workflow-bundle OUT" starts in seconds and needs no writable temp directory.
-The bundle must come from the same Freshet version that runs it.`,
+Bundles the workflow code once. With --out FILE (the container image does this at build time),
+"freshet start --workflow-bundle FILE" starts without bundling and needs no writable directory;
+without it, the bundle goes to the cache "freshet start" looks in ($FRESHET_CACHE_DIR, else
+$XDG_CACHE_HOME/freshet, else ~/.cache/freshet). The bundle is stamped with the hash of the
+workflow sources and package versions it was built from: start refuses a bundle of other
+sources, and rebuilds a cached one that is corrupt or out of date.
+
+  --out FILE          where to write the bundle (also accepted as the only argument)`,
   'validate-config': `Usage: freshet validate-config FILE [--check-secrets]
 
 Checks the config file. Prints every problem with its path and line and exits 1, or prints a

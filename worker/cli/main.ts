@@ -2,7 +2,7 @@
 // The `freshet` command line: the daemon and the operator commands around it. Each command
 // imports its modules when it runs: --help and validate-config never load Temporal or the
 // Kubernetes client, and only start and bundle-workflows load the Temporal worker.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +37,7 @@ const options = {
   'json-logs': { type: 'boolean' },
   'check-secrets': { type: 'boolean' },
   'workflow-bundle': { type: 'string' },
+  out: { type: 'string' },
   pipeline: { type: 'string' },
   until: { type: 'string' },
   reason: { type: 'string' },
@@ -87,6 +88,7 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'start': {
+      (await import('./young-generation.ts')).execWithSmallYoungGeneration();
       const [{ configPath, loadConfig }, { parseDuration }] = await Promise.all([
         import('./context.ts'),
         import('../../config/duration.ts'),
@@ -110,14 +112,15 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     case 'bundle-workflows': {
-      const out = need(positionals[0], 'where to? freshet bundle-workflows OUT');
-      const [{ bundleWorkflowCode, DefaultLogger }, { workflowsPath }] = await Promise.all([
-        import('@temporalio/worker'),
+      const [bundles, { workflowsPath }] = await Promise.all([
+        import('../workflow-bundle.ts'),
         import('../workflows-path.ts'),
       ]);
-      const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
-      writeFileSync(out, code);
-      return print(`wrote ${out} (${Math.round(code.length / 1024)} KiB)`);
+      const { hash } = bundles.workflowBundleInputs(workflowsPath);
+      const out = v.out ?? positionals[0] ?? bundles.cachedWorkflowBundlePath(hash);
+      const code = await bundles.buildWorkflowBundle(workflowsPath);
+      bundles.writeWorkflowBundle(out, code, hash);
+      return print(`wrote ${out} (${Math.round(code.length / 1024)} KiB, inputs ${hash.slice(0, 20)})`);
     }
     case 'validate-config': {
       const file = need(positionals[0] ?? v.config, 'which file? freshet validate-config FILE');
