@@ -207,7 +207,7 @@ describe('deploy/kubernetes', () => {
       'apps/replicasets': ['get', 'list'],
       'batch/jobs': ['list'],
       // delete: a StatefulSet rollback releases the pod stuck on the broken build.
-      '/pods': ['get', 'list', 'delete'],
+      '/pods': ['get', 'list', 'watch', 'delete'],
       // Kubernetes Events on what Freshet changes: create only, never read or delete.
       'events.k8s.io/events': ['create'],
     };
