@@ -4,6 +4,8 @@
 // rollout survives the SIGKILL of the daemon working on it without patching anything twice,
 // every replica publishes the same freshness, and each replica's apiserver cost is bounded.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -52,6 +54,14 @@ const childEnv = {
   FRESHET_TEST_WORKFLOW_BUNDLE: join(dir, 'workflows.js'),
 };
 
+// A health check after every wave that answers after 1.5 s: each wave takes at least that long,
+// so a replica is killed while waves are left, however fast the machine.
+const slowCheck = createServer((_req, res) => {
+  setTimeout(() => res.end('ok'), 1_500);
+});
+await new Promise<void>((resolve) => slowCheck.listen(0, '127.0.0.1', resolve));
+const slowCheckUrl = `http://127.0.0.1:${(slowCheck.address() as AddressInfo).port}/`;
+
 const config = stackConfig(
   stack,
   `
@@ -68,7 +78,7 @@ pipelines:
         cluster: local
         targets: [ { namespace: ${namespace}, selector: { app.kubernetes.io/part-of: mw } } ]
         waves: [ ${deployments.map(() => '{ count: 1 }').join(', ')} ]
-        health: { rolloutTimeout: 60s }
+        health: { rolloutTimeout: 60s, checks: [ { name: slow, http: { url: "${slowCheckUrl}", timeout: 10s } } ] }
 `,
   { [tokenEnv]: token },
 );
@@ -209,6 +219,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
+  slowCheck.close();
   for (const d of everyDaemon) await d.kill();
   if (client) {
     for (const wf of await list(`ExecutionStatus = 'Running'`).catch(() => []))
