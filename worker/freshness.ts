@@ -13,6 +13,7 @@ import type { ClusterClients } from './clusters.ts';
 import type { Metrics } from './metrics.ts';
 import {
   isPlatformManifest,
+  labelIndex,
   nodePlatform,
   type PodImage,
   podImages,
@@ -133,6 +134,16 @@ export async function collectTargets(
   const states = new Map<string, ImageState>();
   for (const s of statuses) for (const { image, state } of s.images) states.set(image.name, state);
   const podLists = new Map<string, Promise<V1Pod[]>>();
+  // Per list of one collection: pods by label, workloads by name and by label.
+  const podIndexes = new WeakMap<readonly V1Pod[], ReturnType<typeof labelIndex<V1Pod>>>();
+  const podsFor = (pods: readonly V1Pod[], selector: Record<string, string>) => {
+    let index = podIndexes.get(pods);
+    if (!index) {
+      index = labelIndex(pods);
+      podIndexes.set(pods, index);
+    }
+    return index(selector);
+  };
   const workloadLists = new Map<string, Promise<PodOwner[]>>();
   const listPods = (cluster: ClusterClients, namespace: string) => {
     const key = `${cluster.name}/${namespace}`;
@@ -191,7 +202,8 @@ export async function collectTargets(
         );
         for (const { kind: workloadKind, workload: d } of chosen) {
           // A CronJob's pods are its finished Jobs': what it will run next is its spec.
-          const pods = workloadKind === 'CronJob' ? [] : allPods;
+          const pods =
+            workloadKind === 'CronJob' ? [] : podsFor(allPods, d.spec?.selector?.matchLabels ?? {});
           for (const { container: c, kind } of templateContainers(d)) {
             if (
               target.container
