@@ -20,13 +20,14 @@ describe('labelIndex', () => {
       .map((p) => p.metadata.name);
 
   it('gives every object a selector matches, as a scan of all would', () => {
-    for (const selector of [
+    const selectors: Record<string, string>[] = [
       { app: 'web' },
       { app: 'web', tier: 'back' },
       { app: 'db' },
       { tier: 'front' },
       {},
-    ]) {
+    ];
+    for (const selector of selectors) {
       const scan = pods.filter((p) => labelsMatch(p.metadata.labels, selector)).map((p) => p.metadata.name);
       expect(names(selector), JSON.stringify(selector)).toEqual(scan);
     }
