@@ -90,12 +90,10 @@ export async function startWorkflowEnv(): Promise<WorkflowEnv> {
     });
     runtimeInstalled = true;
   }
-  const [env, bundle] = await Promise.all([
-    TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: launcher } },
-    }),
-    bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') }),
-  ]);
+  // The SDK gives the time-skipping server (a JVM) 5 s to listen: start it before bundling, so the
+  // two do not share the CPU, and try again when a busy machine made it miss the window.
+  const env = await startTimeSkipping(launcher);
+  const bundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
 
   async function withWorker<T>(replaced: ReplacedActivities, test: (run: WorkerRun) => Promise<T>) {
     const taskQueue = `workflow-test-${process.pid}-${++queues}`;
@@ -312,4 +310,16 @@ export function rolloutPhase(handle: WorkflowHandle, want: RolloutStatus['phase'
     },
     { timeoutMs: 15_000, intervalMs: 50 },
   );
+}
+
+async function startTimeSkipping(launcher: string): Promise<TestWorkflowEnvironment> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await TestWorkflowEnvironment.createTimeSkipping({
+        server: { executable: { type: 'existing-path', path: launcher } },
+      });
+    } catch (err) {
+      if (attempt >= 3 || !/did not start within/.test(String(err))) throw err;
+    }
+  }
 }
