@@ -24,7 +24,7 @@ import { type HttpServer, startHttpServer } from './http.ts';
 import { publishInventory } from './inventory.ts';
 import { createInventoryTracker } from './inventory-tracker.ts';
 import { kubernetesObservers } from './kubernetes-observers.ts';
-import { createMetrics, type Metrics } from './metrics.ts';
+import { createMetrics, type Metrics, scrapeCache } from './metrics.ts';
 import { buildRegistryClients, registryHostIndex } from './registries.ts';
 import { countPendingApprovals, hasSearchAttributes } from './rollouts.ts';
 import { createStaleTracker, sendWithRetries } from './stale-notifications.ts';
@@ -74,6 +74,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { config } = options;
   const log = options.logger ?? silentLogSink;
   const metrics = createMetrics();
+  const scrape = scrapeCache(metrics.registry);
   initRolloutSeries(metrics, config);
   const registries = buildRegistryClients(config, metrics);
   const clusters = buildClusterClients(config, {
@@ -182,6 +183,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     metrics.approvalsPending.reset();
     for (const p of pendingApprovals)
       metrics.approvalsPending.set({ pipeline: p.pipeline, stage: p.stage }, p.count);
+    await scrape.refresh();
     await publishFreezes(metrics, client, config);
   };
   let freshnessTimer: NodeJS.Timeout | undefined;
@@ -270,7 +272,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       routes: {
         metrics: async () => ({
           contentType: metrics.registry.contentType,
-          body: (await metrics.registry.metrics()) + (await sdkMetrics(options.sdkMetricsUrl)),
+          body: (await scrape.render()) + (await sdkMetrics(options.sdkMetricsUrl)),
         }),
         healthz: async () => true,
         readyz: async () => {
